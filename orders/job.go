@@ -1,0 +1,37 @@
+package orders
+
+// Job is a background job's arguments. Its Kind names the worker; the method set is
+// River's JobArgs, so stores insert these with River directly and workers in package
+// jobs receive them typed.
+type Job interface {
+	Kind() string
+}
+
+// DeliverMessage sends a queued outbound message through its conversation's channel.
+type DeliverMessage struct {
+	ShopID    string `json:"shop_id"`
+	MessageID string `json:"message_id"`
+}
+
+func (DeliverMessage) Kind() string { return "deliver_message" }
+
+// DeliverNotice delivers a notice to the shop's operator channels.
+type DeliverNotice struct {
+	ShopID   string `json:"shop_id"`
+	NoticeID string `json:"notice_id"`
+}
+
+func (DeliverNotice) Kind() string { return "deliver_notice" }
+
+// ProcessRefund asks the gateway to refund, with the refund's idempotency key.
+type ProcessRefund struct {
+	ShopID   string `json:"shop_id"`
+	RefundID string `json:"refund_id"`
+}
+
+func (ProcessRefund) Kind() string { return "process_refund" }
+
+// ReconcileAttempts asks gateways about attempts left pending (periodic).
+type ReconcileAttempts struct{}
+
+func (ReconcileAttempts) Kind() string { return "reconcile_attempts" }

@@ -1,0 +1,308 @@
+package orders
+
+import (
+	"time"
+)
+
+// Shop is a tenant. Shops come from configuration; every stored row carries a ShopID
+// and every store query is scoped by it.
+type Shop struct {
+	ID       string
+	Name     string
+	Currency string
+	Locale   string // en | vi | th | fa
+	// DisplayToman shows IRR amounts as toman (1 toman = 10 rials) on pages and cards.
+	DisplayToman         bool
+	SendPaidConfirmation bool
+	// Gateways lists the gateway names enabled for the shop, in display order.
+	Gateways []string
+}
+
+// Channels a conversation can live on.
+const (
+	ChannelWebchat   = "webchat"
+	ChannelTelegram  = "telegram"
+	ChannelMessenger = "messenger"
+)
+
+// Order statuses. See CanTransition for the allowed moves.
+const (
+	StatusAwaitingPayment = "awaiting_payment"
+	StatusPaid            = "paid"
+	StatusShipped         = "shipped"
+	StatusCompleted       = "completed"
+	StatusCancelled       = "cancelled"
+	StatusDeleted         = "deleted"
+)
+
+// Payment statuses, tracked apart from the order's fulfilment status.
+const (
+	PaymentUnpaid            = "unpaid"
+	PaymentPaid              = "paid"
+	PaymentPartiallyRefunded = "partially_refunded"
+	PaymentRefunded          = "refunded"
+	PaymentDisputed          = "disputed"
+)
+
+// Payment methods.
+const (
+	MethodOnline = "online"
+	MethodCOD    = "cod"
+)
+
+// Customer is who an order is for. Channel and ExternalID identify their conversation;
+// both are empty when the order has none and the caller only gets the link.
+type Customer struct {
+	Channel    string `json:"channel,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+}
+
+// Item is one order line. UnitPrice is in minor units of the order's currency.
+type Item struct {
+	Name      string `json:"name"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+}
+
+// Conversation is a customer's chat thread with a shop on one channel.
+type Conversation struct {
+	ID           string
+	ShopID       string
+	Channel      string
+	ExternalID   string
+	CustomerName string
+	CreatedAt    time.Time
+	// LastInboundAt is when the customer last wrote, for channels with reply windows.
+	LastInboundAt *time.Time
+}
+
+// Order is the aggregate a shop sells through. Payments and Shipments are loaded with
+// it; Version increases on every write and guards compare-and-set updates.
+type Order struct {
+	ID             string
+	ShopID         string
+	Code           string
+	Status         string
+	PaymentStatus  string
+	PaymentMethod  string
+	Currency       string
+	Items          []Item
+	ShippingFee    int64
+	Total          int64
+	Customer       Customer
+	ConversationID string
+	ShipOnPayment  bool
+	Metadata       map[string]string
+	Link           *PaymentLink
+	Payments       []*Payment
+	Shipments      []*Shipment
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	PaidAt         *time.Time
+}
+
+// PaymentLink is the durable "Pay now" link of an online order. The 128-bit token is
+// stored only as its SHA-256 (for lookup) and sealed with the server's link key (so that
+// the same link can be sent again); a copy of the database alone opens no link.
+type PaymentLink struct {
+	OrderID     string
+	TokenHash   []byte
+	SealedToken []byte
+	CreatedAt   time.Time
+	// Token is the plain token; set only in memory, never stored.
+	Token string
+}
+
+// Active reports whether the link can still be used to pay: only while the order
+// awaits payment.
+func (o *Order) LinkActive() bool {
+	return o.Link != nil && o.Status == StatusAwaitingPayment
+}
+
+// Attempt statuses.
+const (
+	AttemptCreated   = "created"
+	AttemptPending   = "pending"
+	AttemptSucceeded = "succeeded"
+	AttemptFailed    = "failed"
+)
+
+// Attempt is one tap of Pay now: a fresh gateway session for the order's total.
+type Attempt struct {
+	ID            string
+	ShopID        string
+	OrderID       string
+	Gateway       string
+	SessionID     string
+	Amount        int64
+	Currency      string
+	Status        string
+	FailureReason string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Payment statuses.
+const (
+	PaymentStatusSucceeded = "succeeded"
+)
+
+// Payment is money the gateway confirmed for an order. A Duplicate payment arrived for
+// an order that was no longer awaiting payment; it is refunded automatically.
+type Payment struct {
+	ID             string
+	ShopID         string
+	OrderID        string
+	AttemptID      string
+	Gateway        string
+	GatewayRef     string
+	Status         string
+	Amount         int64
+	RefundedAmount int64
+	Currency       string
+	Duplicate      bool
+	CreatedAt      time.Time
+}
+
+// Refund statuses and reasons.
+const (
+	RefundPending   = "pending"
+	RefundSucceeded = "succeeded"
+	RefundFailed    = "failed"
+
+	RefundReasonRequested = "requested"
+	RefundReasonDuplicate = "duplicate"
+)
+
+// Refund is money returned against one payment. IdempotencyKey is deterministic, so a
+// retried refund job never refunds twice.
+type Refund struct {
+	ID             string
+	ShopID         string
+	OrderID        string
+	PaymentID      string
+	Amount         int64
+	Currency       string
+	Status         string
+	Reason         string
+	IdempotencyKey string
+	GatewayRef     string
+	FailureReason  string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Shipment is one parcel sent for an order.
+type Shipment struct {
+	ID             string
+	ShopID         string
+	OrderID        string
+	Carrier        string
+	TrackingNumber string
+	CreatedAt      time.Time
+}
+
+// Message kinds chatpay sends.
+const (
+	KindOrderCard        = "order_card"
+	KindPaidConfirmation = "paid_confirmation"
+	KindPaymentFailed    = "payment_failed"
+	KindShipped          = "shipped"
+	KindRefunded         = "refunded"
+	KindCancelled        = "cancelled"
+)
+
+// Message directions and delivery statuses.
+const (
+	DirectionOut = "out"
+	DirectionIn  = "in"
+
+	MessageQueued = "queued"
+	MessageSent   = "sent"
+	MessageFailed = "failed"
+)
+
+// Button is a URL button under a chat message (Pay now, Pay again).
+type Button struct {
+	Label string `json:"label"`
+	URL   string `json:"url"`
+}
+
+// Message is one chat message about an order in a conversation. Outbound messages are
+// rendered when queued, so what the API shows is exactly what is delivered.
+type Message struct {
+	ID             string
+	ShopID         string
+	ConversationID string
+	OrderID        string
+	Direction      string
+	Kind           string
+	Text           string
+	Buttons        []Button
+	Status         string
+	// ExternalID is the channel's id for the delivered message (e.g. Telegram message_id).
+	ExternalID    string
+	FailureReason string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+}
+
+// Notice kinds for the shop's owner and staff.
+const (
+	NoticePaid             = "paid"
+	NoticeReadyToShip      = "ready_to_ship"
+	NoticePaymentFailed    = "payment_failed"
+	NoticeDuplicatePayment = "duplicate_payment"
+	NoticeAmountMismatch   = "amount_mismatch"
+	NoticeUnknownSession   = "unknown_session"
+	NoticeRefundFailed     = "refund_failed"
+	NoticeMessageFailed    = "message_failed"
+)
+
+// Notice tells the shop's staff about something that happened to an order. Notices are
+// stored (the dashboard lists them) and delivered by a job to the shop's operator chat.
+type Notice struct {
+	ID        string
+	ShopID    string
+	OrderID   string
+	Kind      string
+	Text      string
+	CreatedAt time.Time
+}
+
+// Gateway event types, normalised across gateways.
+const (
+	EventSucceeded = "succeeded"
+	EventFailed    = "failed"
+	EventPending   = "pending"
+)
+
+// Event outcomes recorded with each gateway event.
+const (
+	OutcomeApplied        = "applied"
+	OutcomeIgnored        = "ignored"
+	OutcomeDuplicatePaid  = "duplicate_payment"
+	OutcomeAmountMismatch = "amount_mismatch"
+	OutcomeUnknownSession = "unknown_session"
+)
+
+// GatewayEvent is a verified notification from a payment gateway, normalised. It is
+// recorded once per (shop, gateway, event id): replays are no-ops.
+type GatewayEvent struct {
+	ID         string
+	ShopID     string
+	Gateway    string
+	EventID    string
+	Type       string // EventSucceeded | EventFailed | EventPending
+	SessionID  string
+	PaymentRef string // the gateway's id for the money movement, if any
+	Amount     int64
+	Currency   string
+	Reason     string // failure reason, for EventFailed
+	Payload    []byte
+	Outcome    string
+	ReceivedAt time.Time
+}

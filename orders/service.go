@@ -1,0 +1,972 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Renderer renders the texts chatpay sends, in the shop's locale. Package templates
+// implements it.
+type Renderer interface {
+	// Message returns the text and buttons of an outbound message of this kind.
+	Message(kind string, d MessageData) (string, []Button, error)
+	// Notice returns the text of a notice of this kind for the shop's staff.
+	Notice(kind string, d MessageData) (string, error)
+}
+
+// MessageData is what a message or notice template may use.
+type MessageData struct {
+	Shop     *Shop
+	Order    *Order
+	LinkURL  string
+	Amount   int64 // the refund or payment amount the text is about
+	Shipment *Shipment
+	Reason   string
+}
+
+// Config configures a Service.
+type Config struct {
+	Shops     []*Shop
+	Store     Store
+	Renderer  Renderer
+	PublicURL string
+	// LinkKey seals payment-link tokens (LinkKeyLen bytes).
+	LinkKey []byte
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service applies chatpay's business rules. Every change is one store transaction
+// that also enqueues the jobs following from it.
+type Service struct {
+	store     Store
+	renderer  Renderer
+	shops     map[string]*Shop
+	publicURL string
+	sealer    *linkSealer
+	now       func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(cfg Config) (*Service, error) {
+	sealer, err := newLinkSealer(cfg.LinkKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		store:     cfg.Store,
+		renderer:  cfg.Renderer,
+		shops:     make(map[string]*Shop, len(cfg.Shops)),
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		sealer:    sealer,
+		now:       cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, sh := range cfg.Shops {
+		s.shops[sh.ID] = sh
+	}
+	return s, nil
+}
+
+// Store returns the service's store, for read-only callers.
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the current time as stores keep it: UTC, microsecond precision.
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// NewID returns a new time-ordered identifier (UUIDv7).
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Shop returns a configured shop.
+func (s *Service) Shop(id string) (*Shop, error) {
+	sh, ok := s.shops[id]
+	if !ok {
+		return nil, Errorf(ENOTFOUND, "Shop %q not found.", id)
+	}
+	return sh, nil
+}
+
+// Shops returns every configured shop.
+func (s *Service) Shops() []*Shop {
+	out := make([]*Shop, 0, len(s.shops))
+	for _, sh := range s.shops {
+		out = append(out, sh)
+	}
+	return out
+}
+
+// LinkURL returns the public URL of an order's payment link, "" if it has none.
+func (s *Service) LinkURL(o *Order) (string, error) {
+	if o.Link == nil {
+		return "", nil
+	}
+	tok := o.Link.Token
+	if tok == "" {
+		var err error
+		if tok, err = s.sealer.open(o.ID, o.Link.SealedToken); err != nil {
+			return "", err
+		}
+		o.Link.Token = tok
+	}
+	return s.publicURL + "/pay/" + tok, nil
+}
+
+// CreateOrderInput is what a caller gives to create an order. Amounts are minor units.
+type CreateOrderInput struct {
+	Customer      Customer
+	Items         []Item
+	ShippingFee   int64
+	Currency      string
+	ShipOnPayment bool
+	PaymentMethod string
+	Metadata      map[string]string
+}
+
+const (
+	maxItems         = 100
+	maxItemName      = 200
+	maxQuantity      = 1_000_000
+	maxMetadataKeys  = 20
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+	maxCustomerField = 200
+)
+
+var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+
+// validate checks the input, fills defaults and computes the total.
+func (in *CreateOrderInput) validate(shop *Shop) (total int64, err error) {
+	if in.Currency == "" {
+		in.Currency = shop.Currency
+	}
+	cur, ok := LookupCurrency(in.Currency)
+	if !ok {
+		return 0, Invalidf("currency", "unknown currency %q; use an ISO 4217 code such as VND, THB or USD", in.Currency)
+	}
+	in.Currency = cur.Code
+	switch in.PaymentMethod {
+	case "":
+		in.PaymentMethod = MethodOnline
+	case MethodOnline, MethodCOD:
+	default:
+		return 0, Invalidf("payment_method", "must be %q or %q, not %q", MethodOnline, MethodCOD, in.PaymentMethod)
+	}
+	switch c := &in.Customer; c.Channel {
+	case "":
+		if c.ExternalID != "" {
+			return 0, Invalidf("customer.channel", "is required with customer.external_id")
+		}
+	case ChannelWebchat, ChannelTelegram, ChannelMessenger:
+		if strings.TrimSpace(c.ExternalID) == "" {
+			return 0, Invalidf("customer.external_id", "is required for channel %q", c.Channel)
+		}
+		if c.Channel == ChannelTelegram {
+			if _, err := strconv.ParseInt(c.ExternalID, 10, 64); err != nil {
+				return 0, Invalidf("customer.external_id", "must be a Telegram chat id (an integer), not %q", c.ExternalID)
+			}
+		}
+	default:
+		return 0, Invalidf("customer.channel", "must be webchat, telegram or messenger, not %q", c.Channel)
+	}
+	for field, v := range map[string]string{
+		"customer.external_id": in.Customer.ExternalID,
+		"customer.name":        in.Customer.Name,
+		"customer.phone":       in.Customer.Phone,
+	} {
+		if utf8.RuneCountInString(v) > maxCustomerField || !utf8.ValidString(v) {
+			return 0, Invalidf(field, "must be valid text of at most %d characters", maxCustomerField)
+		}
+	}
+	if len(in.Items) == 0 {
+		return 0, Invalidf("items", "an order needs at least one item")
+	}
+	if len(in.Items) > maxItems {
+		return 0, Invalidf("items", "an order has at most %d items, got %d", maxItems, len(in.Items))
+	}
+	for i := range in.Items {
+		it := &in.Items[i]
+		field := fmt.Sprintf("items[%d]", i)
+		it.Name = strings.TrimSpace(it.Name)
+		if it.Name == "" {
+			return 0, Invalidf(field+".name", "is required")
+		}
+		if utf8.RuneCountInString(it.Name) > maxItemName || !utf8.ValidString(it.Name) {
+			return 0, Invalidf(field+".name", "must be valid text of at most %d characters", maxItemName)
+		}
+		if it.Quantity <= 0 || it.Quantity > maxQuantity {
+			return 0, Invalidf(field+".quantity", "must be between 1 and %d, got %d", maxQuantity, it.Quantity)
+		}
+		if it.UnitPrice < 0 || it.UnitPrice > MaxAmount {
+			return 0, Invalidf(field+".unit_price", "must be between 0 and %d minor units, got %d", MaxAmount, it.UnitPrice)
+		}
+		line, ok := mulAmount(it.Quantity, it.UnitPrice)
+		if !ok {
+			return 0, Invalidf(field, "quantity × unit_price exceeds the largest amount chatpay accepts (%d)", MaxAmount)
+		}
+		if total, ok = addAmount(total, line); !ok {
+			return 0, Invalidf("items", "the order total exceeds the largest amount chatpay accepts (%d)", MaxAmount)
+		}
+	}
+	if in.ShippingFee < 0 || in.ShippingFee > MaxAmount {
+		return 0, Invalidf("shipping_fee", "must be between 0 and %d minor units, got %d", MaxAmount, in.ShippingFee)
+	}
+	if total, ok = addAmount(total, in.ShippingFee); !ok {
+		return 0, Invalidf("shipping_fee", "the order total exceeds the largest amount chatpay accepts (%d)", MaxAmount)
+	}
+	if total == 0 && in.PaymentMethod == MethodOnline {
+		return 0, Invalidf("items", "an online order must have a total above zero")
+	}
+	if len(in.Metadata) > maxMetadataKeys {
+		return 0, Invalidf("metadata", "at most %d keys, got %d", maxMetadataKeys, len(in.Metadata))
+	}
+	for k, v := range in.Metadata {
+		if len(k) > maxMetadataKey || !metadataKeyPattern.MatchString(k) {
+			return 0, Invalidf("metadata", "key %q must be 1 to %d letters, digits, '_', '.' or '-'", k, maxMetadataKey)
+		}
+		if utf8.RuneCountInString(v) > maxMetadataValue || !utf8.ValidString(v) {
+			return 0, Invalidf("metadata."+k, "must be valid text of at most %d characters", maxMetadataValue)
+		}
+	}
+	return total, nil
+}
+
+// CreateOrder creates an order, its payment link (online orders) and, when the
+// customer has a conversation, queues the order card to it.
+func (s *Service) CreateOrder(ctx context.Context, shopID string, in CreateOrderInput) (*Order, error) {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return nil, err
+	}
+	total, err := in.validate(shop)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	o := &Order{
+		ID:            NewID(),
+		ShopID:        shop.ID,
+		Status:        StatusAwaitingPayment,
+		PaymentStatus: PaymentUnpaid,
+		PaymentMethod: in.PaymentMethod,
+		Currency:      in.Currency,
+		Items:         in.Items,
+		ShippingFee:   in.ShippingFee,
+		Total:         total,
+		Customer:      in.Customer,
+		ShipOnPayment: in.ShipOnPayment,
+		Metadata:      in.Metadata,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if o.Metadata == nil {
+		o.Metadata = map[string]string{}
+	}
+	if o.PaymentMethod == MethodOnline {
+		tok := NewLinkToken()
+		o.Link = &PaymentLink{
+			OrderID:     o.ID,
+			TokenHash:   HashLinkToken(tok),
+			SealedToken: s.sealer.seal(o.ID, tok),
+			CreatedAt:   now,
+			Token:       tok,
+		}
+	}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		code, err := tx.NextOrderCode(ctx, shop.ID)
+		if err != nil {
+			return err
+		}
+		o.Code = strconv.FormatInt(code, 10)
+		if in.Customer.Channel != "" {
+			conv := &Conversation{
+				ID:           NewID(),
+				ShopID:       shop.ID,
+				Channel:      in.Customer.Channel,
+				ExternalID:   in.Customer.ExternalID,
+				CustomerName: in.Customer.Name,
+				CreatedAt:    now,
+			}
+			if err := tx.UpsertConversation(ctx, conv); err != nil {
+				return err
+			}
+			o.ConversationID = conv.ID
+		}
+		if err := tx.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+		if o.PaymentMethod == MethodOnline {
+			return s.queueMessage(ctx, tx, shop, o, KindOrderCard, MessageData{})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Order returns one of the shop's orders.
+func (s *Service) Order(ctx context.Context, shopID, id string) (*Order, error) {
+	o, err := s.store.Order(ctx, shopID, id)
+	if err != nil {
+		return nil, notFound(err, "Order %s not found.", id)
+	}
+	return o, nil
+}
+
+// ListOrders lists the shop's orders, newest first.
+func (s *Service) ListOrders(ctx context.Context, shopID string, f OrderFilter) ([]*Order, error) {
+	if f.Status != "" && !validStatus(f.Status) {
+		return nil, Invalidf("status", "unknown order status %q", f.Status)
+	}
+	if f.PaymentStatus != "" && !validPaymentStatus(f.PaymentStatus) {
+		return nil, Invalidf("payment_status", "unknown payment status %q", f.PaymentStatus)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > 200 {
+		return nil, Invalidf("limit", "must be between 1 and 200, got %d", f.Limit)
+	}
+	return s.store.ListOrders(ctx, shopID, f)
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case StatusAwaitingPayment, StatusPaid, StatusShipped, StatusCompleted, StatusCancelled, StatusDeleted:
+		return true
+	}
+	return false
+}
+
+func validPaymentStatus(s string) bool {
+	switch s {
+	case PaymentUnpaid, PaymentPaid, PaymentPartiallyRefunded, PaymentRefunded, PaymentDisputed:
+		return true
+	}
+	return false
+}
+
+// update runs fn on a locked order and writes it back, all in one transaction:
+// select for update, callback, compare-and-set write, commit.
+func (s *Service) update(ctx context.Context, shopID, id string, fn func(tx Tx, shop *Shop, o *Order) error) (*Order, error) {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return nil, err
+	}
+	var out *Order
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		o, err := tx.LockOrder(ctx, shopID, id)
+		if err != nil {
+			return notFound(err, "Order %s not found.", id)
+		}
+		before := *o
+		if err := fn(tx, shop, o); err != nil {
+			return err
+		}
+		if o.Status != before.Status || o.PaymentStatus != before.PaymentStatus {
+			o.UpdatedAt = s.Now()
+			if err := tx.UpdateOrder(ctx, o); err != nil {
+				return err
+			}
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// CancelOrder cancels an order before it ships. The payment link stops working, the
+// customer is told, and any money already paid is refunded.
+func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, error) {
+	return s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		switch o.Status {
+		case StatusAwaitingPayment, StatusPaid:
+		case StatusCancelled:
+			return Errorf(ECONFLICT, "Order %s is already cancelled.", o.Code)
+		default:
+			return Errorf(ECONFLICT, "Order %s is %s and can no longer be cancelled.", o.Code, o.Status)
+		}
+		o.Status = StatusCancelled
+		for _, p := range o.Payments {
+			if p.Duplicate {
+				continue // refunded on arrival
+			}
+			refunded, err := tx.RefundsTotal(ctx, shopID, p.ID)
+			if err != nil {
+				return err
+			}
+			if rest := p.Amount - refunded; rest > 0 {
+				if _, err := s.insertRefund(ctx, tx, o, p, rest, RefundReasonRequested); err != nil {
+					return err
+				}
+			}
+		}
+		return s.queueMessage(ctx, tx, shop, o, KindCancelled, MessageData{})
+	})
+}
+
+// DeleteOrder marks an order deleted: it disappears from default views and its link
+// stops working. Only orders that never took money can be deleted.
+func (s *Service) DeleteOrder(ctx context.Context, shopID, id string) (*Order, error) {
+	return s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		switch {
+		case o.Status == StatusDeleted:
+			return Errorf(ECONFLICT, "Order %s is already deleted.", o.Code)
+		case o.Status == StatusShipped || o.Status == StatusCompleted:
+			return Errorf(ECONFLICT, "Order %s is %s and can no longer be deleted.", o.Code, o.Status)
+		case o.PaymentStatus != PaymentUnpaid && o.PaymentStatus != PaymentRefunded:
+			return Errorf(ECONFLICT, "Order %s has been paid; cancel it (which refunds it) instead of deleting it.", o.Code)
+		}
+		o.Status = StatusDeleted
+		return nil
+	})
+}
+
+// ResendLink queues the order card to the customer's conversation again.
+func (s *Service) ResendLink(ctx context.Context, shopID, id string) error {
+	_, err := s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		if o.Link == nil {
+			return Errorf(ECONFLICT, "Order %s is cash on delivery and has no payment link.", o.Code)
+		}
+		if !o.LinkActive() {
+			return Errorf(ECONFLICT, "Order %s is %s; its payment link no longer works.", o.Code, o.Status)
+		}
+		if o.ConversationID == "" {
+			return Errorf(ECONFLICT, "Order %s has no customer conversation to send the link to; share its payment link instead.", o.Code)
+		}
+		return s.queueMessage(ctx, tx, shop, o, KindOrderCard, MessageData{})
+	})
+	return err
+}
+
+// CreateShipment records a shipment. Online orders must be paid first.
+func (s *Service) CreateShipment(ctx context.Context, shopID, id, carrier, tracking string) (*Shipment, error) {
+	carrier, tracking = strings.TrimSpace(carrier), strings.TrimSpace(tracking)
+	if carrier == "" {
+		return nil, Invalidf("carrier", "is required")
+	}
+	if utf8.RuneCountInString(carrier) > 100 || utf8.RuneCountInString(tracking) > 100 {
+		return nil, Invalidf("carrier", "carrier and tracking_number are at most 100 characters each")
+	}
+	var sh *Shipment
+	_, err := s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		switch o.Status {
+		case StatusPaid, StatusShipped:
+		case StatusAwaitingPayment:
+			if o.PaymentMethod != MethodCOD {
+				return Errorf(EPAYMENTREQUIRED, "Order %s is not paid yet; it can be shipped once payment arrives.", o.Code)
+			}
+		default:
+			return Errorf(ECONFLICT, "Order %s is %s and cannot be shipped.", o.Code, o.Status)
+		}
+		if o.PaymentStatus == PaymentRefunded {
+			return Errorf(ECONFLICT, "Order %s has been refunded and cannot be shipped.", o.Code)
+		}
+		sh = &Shipment{
+			ID:             NewID(),
+			ShopID:         shopID,
+			OrderID:        o.ID,
+			Carrier:        carrier,
+			TrackingNumber: tracking,
+			CreatedAt:      s.Now(),
+		}
+		if err := tx.InsertShipment(ctx, sh); err != nil {
+			return err
+		}
+		o.Shipments = append(o.Shipments, sh)
+		o.Status = StatusShipped
+		return s.queueMessage(ctx, tx, shop, o, KindShipped, MessageData{Shipment: sh})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// CompleteOrder marks a shipped order completed. A completed cash-on-delivery order
+// counts as paid.
+func (s *Service) CompleteOrder(ctx context.Context, shopID, id string) (*Order, error) {
+	return s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		if o.Status != StatusShipped {
+			return Errorf(ECONFLICT, "Order %s is %s; only shipped orders can be completed.", o.Code, o.Status)
+		}
+		o.Status = StatusCompleted
+		if o.PaymentMethod == MethodCOD && o.PaymentStatus == PaymentUnpaid {
+			now := s.Now()
+			o.PaymentStatus = PaymentPaid
+			o.PaidAt = &now
+		}
+		return nil
+	})
+}
+
+// CreateRefund refunds part or (amount nil) all of what is left to refund on the
+// order's payment. The gateway is called by a job with a deterministic idempotency key.
+func (s *Service) CreateRefund(ctx context.Context, shopID, id string, amount *int64) (*Refund, error) {
+	if amount != nil && (*amount <= 0 || *amount > MaxAmount) {
+		return nil, Invalidf("amount", "must be a positive amount in minor units, got %d", *amount)
+	}
+	var r *Refund
+	_, err := s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		var pay *Payment
+		var refundable int64
+		for _, p := range o.Payments {
+			if p.Duplicate {
+				continue
+			}
+			done, err := tx.RefundsTotal(ctx, shopID, p.ID)
+			if err != nil {
+				return err
+			}
+			if rest := p.Amount - done; rest > 0 {
+				pay, refundable = p, rest
+				break
+			}
+		}
+		if pay == nil {
+			if o.PaymentStatus == PaymentUnpaid {
+				return Errorf(EPAYMENTREQUIRED, "Order %s has not been paid; there is nothing to refund.", o.Code)
+			}
+			return Invalidf("amount", "order %s has nothing left to refund", o.Code)
+		}
+		want := refundable
+		if amount != nil {
+			want = *amount
+		}
+		if want > refundable {
+			return Invalidf("amount", "%d exceeds the refundable amount of %d", want, refundable)
+		}
+		var err error
+		r, err = s.insertRefund(ctx, tx, o, pay, want, RefundReasonRequested)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Service) insertRefund(ctx context.Context, tx Tx, o *Order, p *Payment, amount int64, reason string) (*Refund, error) {
+	now := s.Now()
+	r := &Refund{
+		ID:        NewID(),
+		ShopID:    o.ShopID,
+		OrderID:   o.ID,
+		PaymentID: p.ID,
+		Amount:    amount,
+		Currency:  p.Currency,
+		Status:    RefundPending,
+		Reason:    reason,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	// The key depends only on the refund's identity, so every retry of the job sends
+	// the same one and the gateway refunds at most once.
+	r.IdempotencyKey = "chatpay-refund-" + r.ID
+	if err := tx.InsertRefund(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, tx.Enqueue(ctx, ProcessRefund{ShopID: o.ShopID, RefundID: r.ID})
+}
+
+// RefundResult is what the gateway answered to a refund request.
+type RefundResult struct {
+	Succeeded  bool
+	GatewayRef string
+	Reason     string
+}
+
+// CompleteRefund records the gateway's answer to a refund: on success the payment and
+// the order's payment status are updated and the customer is told; on failure the
+// owner is.
+func (s *Service) CompleteRefund(ctx context.Context, shopID, refundID string, res RefundResult) error {
+	r, err := s.store.Refund(ctx, shopID, refundID)
+	if err != nil {
+		return err
+	}
+	_, err = s.update(ctx, shopID, r.OrderID, func(tx Tx, shop *Shop, o *Order) error {
+		r, err := tx.LockRefund(ctx, shopID, refundID)
+		if err != nil {
+			return err
+		}
+		if r.Status != RefundPending {
+			return nil // already completed by an earlier run of the job
+		}
+		r.UpdatedAt = s.Now()
+		if !res.Succeeded {
+			r.Status, r.FailureReason = RefundFailed, res.Reason
+			if err := tx.UpdateRefund(ctx, r); err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, shop, o, NoticeRefundFailed, MessageData{Amount: r.Amount, Reason: res.Reason})
+		}
+		r.Status, r.GatewayRef = RefundSucceeded, res.GatewayRef
+		if err := tx.UpdateRefund(ctx, r); err != nil {
+			return err
+		}
+		var paid, refunded int64
+		for _, p := range o.Payments {
+			if p.ID == r.PaymentID {
+				p.RefundedAmount += r.Amount
+				if err := tx.UpdatePayment(ctx, p); err != nil {
+					return err
+				}
+			}
+			if !p.Duplicate {
+				paid += p.Amount
+				refunded += p.RefundedAmount
+			}
+		}
+		if paid > 0 && o.PaymentStatus != PaymentDisputed {
+			if refunded >= paid {
+				o.PaymentStatus = PaymentRefunded
+			} else if refunded > 0 {
+				o.PaymentStatus = PaymentPartiallyRefunded
+			}
+		}
+		return s.queueMessage(ctx, tx, shop, o, KindRefunded, MessageData{Amount: r.Amount})
+	})
+	return err
+}
+
+// StartAttempt records a new payment attempt for the order behind a link token, before
+// any gateway is called. The caller then creates the gateway session and attaches it.
+func (s *Service) StartAttempt(ctx context.Context, token, gateway string) (*Attempt, *Order, error) {
+	o, err := s.OrderByToken(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	shop, err := s.Shop(o.ShopID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gateway == "" && len(shop.Gateways) == 1 {
+		gateway = shop.Gateways[0]
+	}
+	enabled := false
+	for _, g := range shop.Gateways {
+		enabled = enabled || g == gateway
+	}
+	if !enabled {
+		return nil, nil, Invalidf("gateway", "choose one of: %s", strings.Join(shop.Gateways, ", "))
+	}
+	var a *Attempt
+	o, err = s.update(ctx, o.ShopID, o.ID, func(tx Tx, shop *Shop, o *Order) error {
+		if err := linkUsable(o); err != nil {
+			return err
+		}
+		now := s.Now()
+		a = &Attempt{
+			ID:        NewID(),
+			ShopID:    o.ShopID,
+			OrderID:   o.ID,
+			Gateway:   gateway,
+			Amount:    o.Total, // amounts only ever come from the server
+			Currency:  o.Currency,
+			Status:    AttemptCreated,
+			CreatedAt: now,
+			UpdatedAt: now,
+		}
+		return tx.InsertAttempt(ctx, a)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, o, nil
+}
+
+// AttachSession records the gateway session created for an attempt.
+func (s *Service) AttachSession(ctx context.Context, a *Attempt, sessionID string) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		cur, err := tx.LockAttempt(ctx, a.ShopID, a.ID)
+		if err != nil {
+			return err
+		}
+		cur.SessionID = sessionID
+		cur.UpdatedAt = s.Now()
+		if err := tx.UpdateAttempt(ctx, cur); err != nil {
+			return err
+		}
+		*a = *cur
+		return nil
+	})
+}
+
+// OrderByToken returns the order behind a payment-link token, whatever its status.
+func (s *Service) OrderByToken(ctx context.Context, token string) (*Order, error) {
+	if !ValidLinkToken(token) {
+		return nil, Errorf(ENOTFOUND, "This payment link does not exist.")
+	}
+	o, err := s.store.OrderByTokenHash(ctx, HashLinkToken(token))
+	if err != nil {
+		return nil, notFound(err, "This payment link does not exist.")
+	}
+	o.Link.Token = token
+	return o, nil
+}
+
+// linkUsable returns the error a pay page shows for a link that cannot take payment.
+func linkUsable(o *Order) error {
+	switch o.Status {
+	case StatusAwaitingPayment:
+		return nil
+	case StatusCancelled, StatusDeleted:
+		return Errorf(EGONE, "Order #%s was %s; this payment link no longer works.", o.Code, o.Status)
+	default:
+		return Errorf(ECONFLICT, "Order #%s is already paid.", o.Code)
+	}
+}
+
+// EventResult says what applying a gateway event did.
+type EventResult struct {
+	Duplicate bool   // the event was already recorded; nothing changed
+	Outcome   string // Outcome* constant
+	Order     *Order // the order after the event, when the event matched one
+	Paid      bool   // the event moved the order to paid
+}
+
+// ApplyEvent records a verified gateway event once and applies it, in one transaction:
+// the event row (unique per shop, gateway and event id), the attempt and order
+// transitions, and the follow-up jobs. A replay changes nothing.
+func (s *Service) ApplyEvent(ctx context.Context, ev *GatewayEvent) (*EventResult, error) {
+	shop, err := s.Shop(ev.ShopID)
+	if err != nil {
+		return nil, err
+	}
+	if ev.ID == "" {
+		ev.ID = NewID()
+	}
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = s.Now()
+	}
+	var res EventResult
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		res = EventResult{}
+		fresh, err := tx.InsertEvent(ctx, ev)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			res.Duplicate = true
+			return nil
+		}
+		res.Outcome, res.Order, res.Paid, err = s.applyEvent(ctx, tx, shop, ev)
+		if err != nil {
+			return err
+		}
+		ev.Outcome = res.Outcome
+		return tx.SetEventOutcome(ctx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (outcome string, o *Order, paid bool, err error) {
+	a, err := tx.LockAttemptBySession(ctx, shop.ID, ev.Gateway, ev.SessionID)
+	if errors.Is(err, ErrNotFound) {
+		// A signed event for a session we never created: keep it, tell the owner.
+		return OutcomeUnknownSession, nil, false, s.notify(ctx, tx, shop, nil, NoticeUnknownSession,
+			MessageData{Amount: ev.Amount, Reason: ev.Gateway + " session " + ev.SessionID})
+	} else if err != nil {
+		return "", nil, false, err
+	}
+	o, err = tx.LockOrder(ctx, shop.ID, a.OrderID)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if ev.Type == EventSucceeded && (ev.Amount != a.Amount || !strings.EqualFold(ev.Currency, a.Currency)) {
+		return OutcomeAmountMismatch, o, false, s.notify(ctx, tx, shop, o, NoticeAmountMismatch,
+			MessageData{Amount: ev.Amount, Reason: fmt.Sprintf("expected %d %s, gateway reported %d %s", a.Amount, a.Currency, ev.Amount, ev.Currency)})
+	}
+	now := s.Now()
+	switch ev.Type {
+	case EventPending:
+		if a.Status != AttemptCreated {
+			return OutcomeIgnored, o, false, nil
+		}
+		a.Status, a.UpdatedAt = AttemptPending, now
+		return OutcomeApplied, o, false, tx.UpdateAttempt(ctx, a)
+
+	case EventFailed:
+		if a.Status == AttemptSucceeded || a.Status == AttemptFailed {
+			return OutcomeIgnored, o, false, nil // late or out of order: success wins
+		}
+		a.Status, a.FailureReason, a.UpdatedAt = AttemptFailed, ev.Reason, now
+		if err := tx.UpdateAttempt(ctx, a); err != nil {
+			return "", nil, false, err
+		}
+		if o.Status != StatusAwaitingPayment {
+			return OutcomeApplied, o, false, nil
+		}
+		if err := s.queueMessage(ctx, tx, shop, o, KindPaymentFailed, MessageData{Reason: ev.Reason}); err != nil {
+			return "", nil, false, err
+		}
+		return OutcomeApplied, o, false, s.notify(ctx, tx, shop, o, NoticePaymentFailed, MessageData{Amount: ev.Amount, Reason: ev.Reason})
+
+	case EventSucceeded:
+		if a.Status == AttemptSucceeded {
+			return OutcomeIgnored, o, false, nil // another event for the same money
+		}
+		a.Status, a.FailureReason, a.UpdatedAt = AttemptSucceeded, "", now
+		if err := tx.UpdateAttempt(ctx, a); err != nil {
+			return "", nil, false, err
+		}
+		p := &Payment{
+			ID:         NewID(),
+			ShopID:     shop.ID,
+			OrderID:    o.ID,
+			AttemptID:  a.ID,
+			Gateway:    a.Gateway,
+			GatewayRef: ev.PaymentRef,
+			Status:     PaymentStatusSucceeded,
+			Amount:     ev.Amount,
+			Currency:   a.Currency,
+			Duplicate:  o.Status != StatusAwaitingPayment,
+			CreatedAt:  now,
+		}
+		if err := tx.InsertPayment(ctx, p); err != nil {
+			return "", nil, false, err
+		}
+		o.Payments = append(o.Payments, p)
+		if p.Duplicate {
+			// The order was already paid (or cancelled meanwhile): give the money back.
+			if _, err := s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate); err != nil {
+				return "", nil, false, err
+			}
+			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, NoticeDuplicatePayment, MessageData{Amount: p.Amount})
+		}
+		o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt = StatusPaid, PaymentPaid, &now, now
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return "", nil, false, err
+		}
+		if shop.SendPaidConfirmation {
+			if err := s.queueMessage(ctx, tx, shop, o, KindPaidConfirmation, MessageData{Amount: p.Amount}); err != nil {
+				return "", nil, false, err
+			}
+		}
+		kind := NoticePaid
+		if o.ShipOnPayment {
+			kind = NoticeReadyToShip
+		}
+		return OutcomeApplied, o, true, s.notify(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount})
+	}
+	return OutcomeIgnored, o, false, nil
+}
+
+// MessageDelivery is a channel's answer to one delivery.
+type MessageDelivery struct {
+	Sent       bool
+	ExternalID string
+	Reason     string // why it failed, for people
+}
+
+// RecordDelivery records the outcome of delivering a message. A failure is final only
+// when the job gives up (final is true); the owner is then told.
+func (s *Service) RecordDelivery(ctx context.Context, shopID, messageID string, d MessageDelivery, final bool) error {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		m, err := s.store.Message(ctx, shopID, messageID)
+		if err != nil {
+			return err
+		}
+		if d.Sent {
+			now := s.Now()
+			m.Status, m.ExternalID, m.FailureReason, m.SentAt = MessageSent, d.ExternalID, "", &now
+			return tx.UpdateMessage(ctx, m)
+		}
+		m.FailureReason = d.Reason
+		if !final {
+			return tx.UpdateMessage(ctx, m)
+		}
+		m.Status = MessageFailed
+		if err := tx.UpdateMessage(ctx, m); err != nil {
+			return err
+		}
+		var o *Order
+		if m.OrderID != "" {
+			if o, err = tx.LockOrder(ctx, shopID, m.OrderID); err != nil {
+				return err
+			}
+		}
+		return s.notify(ctx, tx, shop, o, NoticeMessageFailed, MessageData{Reason: d.Reason})
+	})
+}
+
+// queueMessage renders a message for the order's conversation, stores it as queued and
+// enqueues its delivery. Orders without a conversation get no messages.
+func (s *Service) queueMessage(ctx context.Context, tx Tx, shop *Shop, o *Order, kind string, d MessageData) error {
+	if o.ConversationID == "" {
+		return nil
+	}
+	d.Shop, d.Order = shop, o
+	var err error
+	if d.LinkURL, err = s.LinkURL(o); err != nil {
+		return err
+	}
+	text, buttons, err := s.renderer.Message(kind, d)
+	if err != nil {
+		return fmt.Errorf("render %s: %w", kind, err)
+	}
+	m := &Message{
+		ID:             NewID(),
+		ShopID:         shop.ID,
+		ConversationID: o.ConversationID,
+		OrderID:        o.ID,
+		Direction:      DirectionOut,
+		Kind:           kind,
+		Text:           text,
+		Buttons:        buttons,
+		Status:         MessageQueued,
+		CreatedAt:      s.Now(),
+	}
+	if err := tx.InsertMessage(ctx, m); err != nil {
+		return err
+	}
+	return tx.Enqueue(ctx, DeliverMessage{ShopID: shop.ID, MessageID: m.ID})
+}
+
+// notify stores a notice for the shop's staff and enqueues its delivery.
+func (s *Service) notify(ctx context.Context, tx Tx, shop *Shop, o *Order, kind string, d MessageData) error {
+	d.Shop, d.Order = shop, o
+	n := &Notice{ID: NewID(), ShopID: shop.ID, Kind: kind, CreatedAt: s.Now()}
+	if o != nil {
+		n.OrderID = o.ID
+		var err error
+		if d.LinkURL, err = s.LinkURL(o); err != nil {
+			return err
+		}
+	}
+	text, err := s.renderer.Notice(kind, d)
+	if err != nil {
+		return fmt.Errorf("render notice %s: %w", kind, err)
+	}
+	n.Text = text
+	if err := tx.InsertNotice(ctx, n); err != nil {
+		return err
+	}
+	return tx.Enqueue(ctx, DeliverNotice{ShopID: shop.ID, NoticeID: n.ID})
+}
+
+// notFound turns a store's ErrNotFound into a not_found error with a specific message.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(ENOTFOUND, format, args...)
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+package orders
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists chatpay's state. Reads are scoped by shop. Every change runs inside
+// InTx: the Service loads what it changes with the Lock methods (SELECT … FOR UPDATE on
+// Postgres; SQLite serialises writers with BEGIN IMMEDIATE), applies domain rules, writes
+// back and enqueues the jobs that follow from the change, all in one transaction.
+//
+// Stores return ErrNotFound for a missing row and ErrConflict when a compare-and-set
+// write finds the row changed. Implementations: orders/postgres and orders/sqlite, both
+// checked by the contract suite in orders/storetest.
+type Store interface {
+	// InTx runs fn in one transaction, committing if fn returns nil. fn must not call
+	// anything outside the store (no chat, no gateway): it may be retried.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	// Order returns an order with its link, payments and shipments.
+	Order(ctx context.Context, shopID, id string) (*Order, error)
+	// OrderByCode returns an order by its human code.
+	OrderByCode(ctx context.Context, shopID, code string) (*Order, error)
+	// OrderByTokenHash returns the order whose payment link has this token hash, from
+	// any shop (the token is the only credential on a pay page).
+	OrderByTokenHash(ctx context.Context, tokenHash []byte) (*Order, error)
+	// ListOrders returns orders newest first, filtered and paged by ID (IDs are
+	// time-ordered UUIDv7). It returns at most filter.Limit orders.
+	ListOrders(ctx context.Context, shopID string, filter OrderFilter) ([]*Order, error)
+
+	Conversation(ctx context.Context, shopID, id string) (*Conversation, error)
+	Message(ctx context.Context, shopID, id string) (*Message, error)
+	// OrderMessages returns every message about an order, oldest first.
+	OrderMessages(ctx context.Context, shopID, orderID string) ([]*Message, error)
+	Notices(ctx context.Context, shopID string, limit int) ([]*Notice, error)
+	Notice(ctx context.Context, shopID, id string) (*Notice, error)
+	// LatestAttempt returns the order's newest attempt, ErrNotFound if it has none.
+	LatestAttempt(ctx context.Context, shopID, orderID string) (*Attempt, error)
+	Attempt(ctx context.Context, shopID, id string) (*Attempt, error)
+	// StaleAttempts returns attempts still created or pending that were created
+	// between createdAfter and createdBefore, oldest first, across all shops.
+	StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*Attempt, error)
+	Refund(ctx context.Context, shopID, id string) (*Refund, error)
+	OrderRefunds(ctx context.Context, shopID, orderID string) ([]*Refund, error)
+	Payment(ctx context.Context, shopID, id string) (*Payment, error)
+
+	// Secret returns the instance secret with this name, creating it with gen() on
+	// first use. It keeps generated keys (the demo shop's API key, the link key) stable
+	// across restarts.
+	Secret(ctx context.Context, name string, gen func() (string, error)) (string, error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the write side of a store transaction.
+type Tx interface {
+	// NextOrderCode returns the shop's next order number, starting at 1001.
+	NextOrderCode(ctx context.Context, shopID string) (int64, error)
+	// UpsertConversation returns the shop's conversation for (channel, external id),
+	// creating it from c when there is none. It fills c.ID and c.CreatedAt.
+	UpsertConversation(ctx context.Context, c *Conversation) error
+
+	// InsertOrder stores a new order and its link (o.Link, when set).
+	InsertOrder(ctx context.Context, o *Order) error
+	// LockOrder loads an order for update, with its link, payments and shipments.
+	LockOrder(ctx context.Context, shopID, id string) (*Order, error)
+	// UpdateOrder writes the order's status fields (Status, PaymentStatus, PaidAt,
+	// UpdatedAt) if its stored Version still equals o.Version, then increments
+	// o.Version. It returns ErrConflict otherwise.
+	UpdateOrder(ctx context.Context, o *Order) error
+
+	InsertAttempt(ctx context.Context, a *Attempt) error
+	// LockAttemptBySession loads the attempt for a gateway session for update.
+	LockAttemptBySession(ctx context.Context, shopID, gateway, sessionID string) (*Attempt, error)
+	LockAttempt(ctx context.Context, shopID, id string) (*Attempt, error)
+	// UpdateAttempt writes SessionID, Status, FailureReason and UpdatedAt.
+	UpdateAttempt(ctx context.Context, a *Attempt) error
+
+	InsertPayment(ctx context.Context, p *Payment) error
+	// UpdatePayment writes Status and RefundedAmount.
+	UpdatePayment(ctx context.Context, p *Payment) error
+	InsertRefund(ctx context.Context, r *Refund) error
+	LockRefund(ctx context.Context, shopID, id string) (*Refund, error)
+	// UpdateRefund writes Status, GatewayRef, FailureReason and UpdatedAt.
+	UpdateRefund(ctx context.Context, r *Refund) error
+	// RefundsTotal returns the sum of pending and succeeded refunds of a payment.
+	RefundsTotal(ctx context.Context, shopID, paymentID string) (int64, error)
+	InsertShipment(ctx context.Context, s *Shipment) error
+
+	InsertMessage(ctx context.Context, m *Message) error
+	// UpdateMessage writes Status, ExternalID, FailureReason and SentAt.
+	UpdateMessage(ctx context.Context, m *Message) error
+	InsertNotice(ctx context.Context, n *Notice) error
+
+	// InsertEvent records a gateway event. It reports false, and writes nothing, when an
+	// event with the same (shop, gateway, event id) is already recorded.
+	InsertEvent(ctx context.Context, e *GatewayEvent) (bool, error)
+	// SetEventOutcome records what applying the event did.
+	SetEventOutcome(ctx context.Context, e *GatewayEvent) error
+
+	// Enqueue inserts background jobs in this transaction (River InsertManyTx), so they
+	// run if and only if the transaction commits.
+	Enqueue(ctx context.Context, jobs ...Job) error
+}
+
+// OrderFilter selects orders for ListOrders. Empty fields do not filter.
+type OrderFilter struct {
+	Status        string
+	PaymentStatus string
+	// BeforeID pages: only orders with an ID below it (older) are returned.
+	BeforeID string
+	Limit    int
+}
