@@ -1,0 +1,44 @@
+// Package bot is chatpay's channel-agnostic conversation layer. A Channel delivers
+// outbound messages to one chat platform; adapters live in bot/webchat, and later
+// bot/telegram and bot/messenger.
+package bot
+
+import (
+	"context"
+	"errors"
+
+	"github.com/chatpay/chatpay/orders"
+)
+
+// Channel delivers messages to conversations on one platform.
+type Channel interface {
+	// Name is the channel's name as stored on conversations ("webchat", "telegram").
+	Name() string
+	// Send delivers one message and returns the platform's id for it. It must be safe
+	// to call again for the same message after a failure (the job retries).
+	Send(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, m *orders.Message) (externalID string, err error)
+}
+
+// PermanentError marks a delivery failure that retrying cannot fix (the chat is gone,
+// the channel is not configured); the job gives up at once and the message shows failed.
+type PermanentError struct{ Reason string }
+
+func (e *PermanentError) Error() string { return e.Reason }
+
+// IsPermanent reports whether err is a PermanentError.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// Channels maps channel names to adapters.
+type Channels map[string]Channel
+
+// Get returns the channel for a conversation, or a PermanentError when none is set up.
+func (c Channels) Get(name string) (Channel, error) {
+	ch, ok := c[name]
+	if !ok {
+		return nil, &PermanentError{Reason: "The " + name + " channel is not configured for this shop."}
+	}
+	return ch, nil
+}

@@ -1,0 +1,124 @@
+// Package gateway defines what chatpay needs from a payment gateway and a registry of
+// the gateways each shop enabled. Implementations live in subpackages: gateway/sandbox
+// (built in, for development and tests), and later Stripe and Opn Payments.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/chatpay/chatpay/orders"
+)
+
+// Gateway is one payment gateway configured for one shop.
+type Gateway interface {
+	// Name is the gateway's name in URLs and config ("sandbox", "stripe").
+	Name() string
+	// CreateSession starts a checkout for one payment attempt. Sessions may expire at
+	// the gateway; the payment link that created them does not.
+	CreateSession(ctx context.Context, req SessionRequest) (*Session, error)
+	// SessionStatus asks the gateway what became of a session (reconciliation).
+	SessionStatus(ctx context.Context, sessionID string) (*SessionStatus, error)
+	// Refund returns money. The idempotency key makes retries safe.
+	Refund(ctx context.Context, req RefundRequest) (*RefundResult, error)
+	// ParseWebhook verifies a webhook's signature and timestamp (constant time) and
+	// returns the normalised event. It returns an error wrapping ErrSignature for a
+	// missing, wrong or stale signature and ErrMalformed for a body it cannot read.
+	ParseWebhook(header http.Header, body []byte, now time.Time) (*orders.GatewayEvent, error)
+}
+
+// SessionRequest is what a gateway needs to start a checkout. Amount and currency come
+// from the stored order, never from the customer.
+type SessionRequest struct {
+	ShopID    string
+	OrderID   string
+	OrderCode string
+	AttemptID string
+	Amount    int64
+	Currency  string
+	// ReturnURL is where the gateway sends the customer afterwards: the pay link itself.
+	ReturnURL   string
+	Description string
+	Metadata    map[string]string
+}
+
+// Session is a started checkout.
+type Session struct {
+	ID          string
+	CheckoutURL string
+}
+
+// SessionStatus is a gateway's view of a session. Status is orders.EventSucceeded,
+// orders.EventFailed, orders.EventPending, or "open" when the customer has not paid yet.
+type SessionStatus struct {
+	Status     string
+	Amount     int64
+	Currency   string
+	PaymentRef string
+	Reason     string
+}
+
+// StatusOpen is a session the customer has not finished.
+const StatusOpen = "open"
+
+// RefundRequest asks for money back on a payment.
+type RefundRequest struct {
+	PaymentRef     string
+	SessionID      string
+	Amount         int64
+	Currency       string
+	IdempotencyKey string
+}
+
+// RefundResult is a gateway's answer to a refund.
+type RefundResult struct {
+	ID string
+}
+
+// Errors a webhook parser returns (wrapped), mapped by package webhooks to HTTP statuses.
+var (
+	ErrSignature = errors.New("webhook signature missing, invalid or stale")
+	ErrMalformed = errors.New("webhook body malformed")
+)
+
+// Registry holds the gateways each shop enabled.
+type Registry struct {
+	byShop map[string]map[string]Gateway
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{byShop: map[string]map[string]Gateway{}} }
+
+// Add registers a gateway for a shop.
+func (r *Registry) Add(shopID string, g Gateway) {
+	if r.byShop[shopID] == nil {
+		r.byShop[shopID] = map[string]Gateway{}
+	}
+	r.byShop[shopID][g.Name()] = g
+}
+
+// Get returns the shop's gateway with this name.
+func (r *Registry) Get(shopID, name string) (Gateway, error) {
+	g, ok := r.byShop[shopID][name]
+	if !ok {
+		return nil, orders.Errorf(orders.ENOTFOUND, "Gateway %q is not enabled for shop %q.", name, shopID)
+	}
+	return g, nil
+}
+
+// Names returns the names of the shop's gateways, sorted.
+func (r *Registry) Names(shopID string) []string {
+	var out []string
+	for name := range r.byShop[shopID] {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// String describes the registry for logs.
+func (r *Registry) String() string { return fmt.Sprintf("gateway.Registry(%d shops)", len(r.byShop)) }
