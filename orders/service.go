@@ -775,6 +775,12 @@ func (s *Service) ApplyEvent(ctx context.Context, ev *GatewayEvent) (*EventResul
 }
 
 func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (outcome string, o *Order, paid bool, err error) {
+	switch ev.Type {
+	case EventSucceeded, EventFailed, EventPending:
+	default:
+		// Gateways send many event types; we record them all but act on these three.
+		return OutcomeIgnored, nil, false, nil
+	}
 	a, err := tx.LockAttemptBySession(ctx, shop.ID, ev.Gateway, ev.SessionID)
 	if errors.Is(err, ErrNotFound) {
 		// A signed event for a session we never created: keep it, tell the owner.
