@@ -1,0 +1,1265 @@
+// Package storetest is the contract suite every orders.Store implementation passes.
+// orders/sqlite and orders/postgres run it from their own tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Harness { ... })
+//	}
+//
+// Each subtest opens its own fresh store, so subtests run in parallel and never see
+// each other's rows.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatpay/chatpay/orders"
+)
+
+// Harness is one fresh store under test.
+type Harness struct {
+	Store orders.Store
+	// Jobs returns the jobs committed so far (kind + decoded args), oldest first,
+	// decoded into the concrete orders.* value types (orders.DeliverMessage, not a
+	// pointer to it).
+	Jobs func(t testing.TB) []orders.Job
+}
+
+// The two tenants every test uses. Shop B exists to prove that shop A's rows are
+// invisible to it.
+const (
+	shopA = "shop-a"
+	shopB = "shop-b"
+)
+
+// base is the suite's clock: a UTC time with microsecond precision, which is what the
+// Service hands stores (Service.Now) and what stores must give back exactly.
+var base = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC)
+
+// at returns base plus n seconds.
+func at(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
+
+func ptr[T any](v T) *T { return &v }
+
+// Run runs the contract suite. open returns a fresh, migrated, empty store and
+// registers its own cleanup.
+func Run(t *testing.T, open func(t *testing.T) Harness) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h Harness)
+	}{
+		{"NextOrderCode", testNextOrderCode},
+		{"UpsertConversation", testUpsertConversation},
+		{"OrderRoundTrip", testOrderRoundTrip},
+		{"OrderWithoutLink", testOrderWithoutLink},
+		{"OrderNotFound", testOrderNotFound},
+		{"ListOrders", testListOrders},
+		{"UpdateOrder", testUpdateOrder},
+		{"Attempts", testAttempts},
+		{"StaleAttempts", testStaleAttempts},
+		{"PaymentsAndRefunds", testPaymentsAndRefunds},
+		{"Shipments", testShipments},
+		{"Messages", testMessages},
+		{"Notices", testNotices},
+		{"Events", testEvents},
+		{"Secret", testSecret},
+		{"Ping", testPing},
+		{"Jobs", testJobs},
+		{"RollbackLeavesNothing", testRollback},
+		{"TenantIsolation", testTenantIsolation},
+		{"RaceUpdateOrder", testRaceUpdateOrder},
+		{"RaceInsertEvent", testRaceInsertEvent},
+		{"RaceNextOrderCode", testRaceNextOrderCode},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := open(t)
+			require.NotNil(t, h.Store, "Harness.Store")
+			require.NotNil(t, h.Jobs, "Harness.Jobs")
+			tt.fn(t, h)
+		})
+	}
+}
+
+// inTx runs fn in a transaction and requires it to commit.
+func inTx(t *testing.T, h Harness, fn func(tx orders.Tx) error) {
+	t.Helper()
+	require.NoError(t, h.Store.InTx(context.Background(), fn))
+}
+
+// newOrder returns an online order of shop with every field set, not yet stored.
+func newOrder(shop string, n int) *orders.Order {
+	id := orders.NewID()
+	tok := orders.NewLinkToken()
+	return &orders.Order{
+		ID:            id,
+		ShopID:        shop,
+		Status:        orders.StatusAwaitingPayment,
+		PaymentStatus: orders.PaymentUnpaid,
+		PaymentMethod: orders.MethodOnline,
+		Currency:      "VND",
+		Items: []orders.Item{
+			{Name: "Áo dài lụa", Quantity: 2, UnitPrice: 150000},
+			{Name: "Khăn \"quàng\" cổ", Quantity: 1, UnitPrice: 30000},
+		},
+		ShippingFee: 25000,
+		Total:       355000,
+		Customer: orders.Customer{
+			Channel:    orders.ChannelTelegram,
+			ExternalID: "tg-4242",
+			Name:       "Nguyễn Văn A",
+			Phone:      "+84 90 123 4567",
+		},
+		ShipOnPayment: true,
+		Metadata:      map[string]string{"source": "dashboard", "note": "giao buổi sáng"},
+		Link: &orders.PaymentLink{
+			OrderID:     id,
+			TokenHash:   orders.HashLinkToken(tok),
+			SealedToken: []byte("sealed:" + tok),
+			CreatedAt:   at(n),
+			Token:       tok,
+		},
+		CreatedAt: at(n),
+		UpdatedAt: at(n),
+	}
+}
+
+// createOrder stores o with the shop's next code (and its conversation, when the
+// customer has a channel), as the Service does.
+func createOrder(t *testing.T, h Harness, o *orders.Order) *orders.Order {
+	t.Helper()
+	ctx := context.Background()
+	inTx(t, h, func(tx orders.Tx) error {
+		code, err := tx.NextOrderCode(ctx, o.ShopID)
+		if err != nil {
+			return err
+		}
+		o.Code = fmt.Sprint(code)
+		if o.Customer.Channel != "" && o.ConversationID == "" {
+			c := &orders.Conversation{
+				ID:           orders.NewID(),
+				ShopID:       o.ShopID,
+				Channel:      o.Customer.Channel,
+				ExternalID:   o.Customer.ExternalID,
+				CustomerName: o.Customer.Name,
+				CreatedAt:    o.CreatedAt,
+			}
+			if err := tx.UpsertConversation(ctx, c); err != nil {
+				return err
+			}
+			o.ConversationID = c.ID
+		}
+		return tx.InsertOrder(ctx, o)
+	})
+	return o
+}
+
+// norm returns a copy of o as a store gives it back: the plain token is never stored,
+// and empty slices and maps compare equal to nil ones.
+func norm(o *orders.Order) orders.Order {
+	c := *o
+	if c.Link != nil {
+		l := *c.Link
+		l.Token = ""
+		c.Link = &l
+	}
+	if len(c.Items) == 0 {
+		c.Items = nil
+	}
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil
+	}
+	if len(c.Payments) == 0 {
+		c.Payments = nil
+	}
+	if len(c.Shipments) == 0 {
+		c.Shipments = nil
+	}
+	return c
+}
+
+func requireOrder(t *testing.T, want, got *orders.Order) {
+	t.Helper()
+	require.NotNil(t, got)
+	require.Equal(t, norm(want), norm(got))
+	require.Equal(t, time.UTC, got.CreatedAt.Location(), "times come back in UTC")
+}
+
+func requireNotFound(t *testing.T, err error, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, orders.ErrNotFound, msgAndArgs...)
+}
+
+func testNextOrderCode(t *testing.T, h Harness) {
+	ctx := context.Background()
+	var codes []int64
+	for range 3 {
+		inTx(t, h, func(tx orders.Tx) error {
+			c, err := tx.NextOrderCode(ctx, shopA)
+			codes = append(codes, c)
+			return err
+		})
+	}
+	require.Equal(t, []int64{1001, 1002, 1003}, codes)
+
+	// Two codes in one transaction are consecutive too.
+	inTx(t, h, func(tx orders.Tx) error {
+		c1, err := tx.NextOrderCode(ctx, shopA)
+		require.NoError(t, err)
+		c2, err := tx.NextOrderCode(ctx, shopA)
+		require.NoError(t, err)
+		require.Equal(t, []int64{1004, 1005}, []int64{c1, c2})
+		return nil
+	})
+
+	// Every shop has its own sequence.
+	inTx(t, h, func(tx orders.Tx) error {
+		c, err := tx.NextOrderCode(ctx, shopB)
+		require.NoError(t, err)
+		require.Equal(t, int64(1001), c)
+		return nil
+	})
+}
+
+func testUpsertConversation(t *testing.T, h Harness) {
+	ctx := context.Background()
+	first := &orders.Conversation{
+		ID:            orders.NewID(),
+		ShopID:        shopA,
+		Channel:       orders.ChannelTelegram,
+		ExternalID:    "chat-1",
+		CustomerName:  "Somchai",
+		CreatedAt:     at(0),
+		LastInboundAt: ptr(at(1)),
+	}
+	want := *first
+	inTx(t, h, func(tx orders.Tx) error { return tx.UpsertConversation(ctx, first) })
+	require.Equal(t, want, *first, "creating keeps the caller's ID and CreatedAt")
+
+	got, err := h.Store.Conversation(ctx, shopA, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, want, *got)
+
+	// The same (shop, channel, external id) again returns the stored conversation.
+	again := &orders.Conversation{
+		ID:           orders.NewID(),
+		ShopID:       shopA,
+		Channel:      orders.ChannelTelegram,
+		ExternalID:   "chat-1",
+		CustomerName: "Somchai Jaidee",
+		CreatedAt:    at(100),
+	}
+	inTx(t, h, func(tx orders.Tx) error { return tx.UpsertConversation(ctx, again) })
+	require.Equal(t, first.ID, again.ID)
+	require.Equal(t, first.CreatedAt, again.CreatedAt)
+
+	// Another channel, another external id or another shop is another conversation.
+	others := []*orders.Conversation{
+		{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelMessenger, ExternalID: "chat-1", CreatedAt: at(2)},
+		{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelTelegram, ExternalID: "chat-2", CreatedAt: at(3)},
+		{ID: orders.NewID(), ShopID: shopB, Channel: orders.ChannelTelegram, ExternalID: "chat-1", CreatedAt: at(4)},
+	}
+	for _, c := range others {
+		id := c.ID
+		inTx(t, h, func(tx orders.Tx) error { return tx.UpsertConversation(ctx, c) })
+		require.Equal(t, id, c.ID, "a new conversation keeps its ID")
+		got, err := h.Store.Conversation(ctx, c.ShopID, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, *c, *got)
+		require.Nil(t, got.LastInboundAt)
+	}
+
+	_, err = h.Store.Conversation(ctx, shopB, first.ID)
+	requireNotFound(t, err, "another shop's conversation")
+	_, err = h.Store.Conversation(ctx, shopA, orders.NewID())
+	requireNotFound(t, err)
+}
+
+func testOrderRoundTrip(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	require.Equal(t, "1001", o.Code)
+	require.NotEmpty(t, o.ConversationID)
+
+	got, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	requireOrder(t, o, got)
+	require.Nil(t, got.PaidAt)
+	require.Empty(t, got.Link.Token, "the plain token is never stored")
+
+	got, err = h.Store.OrderByCode(ctx, shopA, "1001")
+	require.NoError(t, err)
+	requireOrder(t, o, got)
+
+	got, err = h.Store.OrderByTokenHash(ctx, o.Link.TokenHash)
+	require.NoError(t, err)
+	requireOrder(t, o, got)
+
+	inTx(t, h, func(tx orders.Tx) error {
+		got, err := tx.LockOrder(ctx, shopA, o.ID)
+		require.NoError(t, err)
+		requireOrder(t, o, got)
+		return nil
+	})
+
+	// A paid order keeps PaidAt, and an order with no items, metadata or customer
+	// comes back with none.
+	paid := newOrder(shopA, 10)
+	paid.Status, paid.PaymentStatus, paid.PaidAt = orders.StatusPaid, orders.PaymentPaid, ptr(at(11))
+	paid.UpdatedAt = at(12)
+	paid.ShipOnPayment = false
+	paid.Customer = orders.Customer{Name: "Walk-in"}
+	paid.Metadata = map[string]string{}
+	paid.Currency, paid.Total, paid.ShippingFee = "THB", 123450, 0
+	paid.Items = []orders.Item{{Name: "ชาไทย", Quantity: 3, UnitPrice: 41150}}
+	createOrder(t, h, paid)
+	require.Equal(t, "1002", paid.Code)
+	require.Empty(t, paid.ConversationID)
+	got, err = h.Store.OrderByCode(ctx, shopA, "1002")
+	require.NoError(t, err)
+	requireOrder(t, paid, got)
+	require.Equal(t, at(11), *got.PaidAt)
+}
+
+func testOrderWithoutLink(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := newOrder(shopA, 0)
+	o.PaymentMethod, o.Link = orders.MethodCOD, nil
+	createOrder(t, h, o)
+	got, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	requireOrder(t, o, got)
+	require.Nil(t, got.Link)
+}
+
+func testOrderNotFound(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+
+	_, err := h.Store.Order(ctx, shopA, orders.NewID())
+	requireNotFound(t, err)
+	_, err = h.Store.OrderByCode(ctx, shopA, "999999")
+	requireNotFound(t, err)
+	_, err = h.Store.OrderByTokenHash(ctx, orders.HashLinkToken(orders.NewLinkToken()))
+	requireNotFound(t, err)
+	inTx(t, h, func(tx orders.Tx) error {
+		_, err := tx.LockOrder(ctx, shopA, orders.NewID())
+		requireNotFound(t, err)
+		return nil
+	})
+
+	// The token hash is the pay page's only credential, so it finds the order
+	// whatever the shop, with the right shop on it.
+	got, err := h.Store.OrderByTokenHash(ctx, o.Link.TokenHash)
+	require.NoError(t, err)
+	require.Equal(t, shopA, got.ShopID)
+}
+
+func testListOrders(t *testing.T, h Harness) {
+	ctx := context.Background()
+	statuses := []struct{ status, payment string }{
+		{orders.StatusAwaitingPayment, orders.PaymentUnpaid},
+		{orders.StatusPaid, orders.PaymentPaid},
+		{orders.StatusAwaitingPayment, orders.PaymentUnpaid},
+		{orders.StatusCancelled, orders.PaymentRefunded},
+		{orders.StatusPaid, orders.PaymentPartiallyRefunded},
+	}
+	var created []*orders.Order // oldest first
+	for i, s := range statuses {
+		o := newOrder(shopA, i)
+		o.Status, o.PaymentStatus = s.status, s.payment
+		created = append(created, createOrder(t, h, o))
+	}
+	createOrder(t, h, newOrder(shopB, 99))
+
+	ids := func(os []*orders.Order) []string {
+		var out []string
+		for _, o := range os {
+			out = append(out, o.ID)
+		}
+		return out
+	}
+	newest := slices.Clone(created)
+	slices.Reverse(newest)
+
+	got, err := h.Store.ListOrders(ctx, shopA, orders.OrderFilter{Limit: 50})
+	require.NoError(t, err)
+	require.Equal(t, ids(newest), ids(got), "newest first, only the shop's own")
+	for i := range got {
+		requireOrder(t, newest[i], got[i])
+	}
+
+	got, err = h.Store.ListOrders(ctx, shopA, orders.OrderFilter{Status: orders.StatusAwaitingPayment, Limit: 50})
+	require.NoError(t, err)
+	require.Equal(t, []string{created[2].ID, created[0].ID}, ids(got))
+
+	got, err = h.Store.ListOrders(ctx, shopA, orders.OrderFilter{PaymentStatus: orders.PaymentPartiallyRefunded, Limit: 50})
+	require.NoError(t, err)
+	require.Equal(t, []string{created[4].ID}, ids(got))
+
+	got, err = h.Store.ListOrders(ctx, shopA, orders.OrderFilter{Status: orders.StatusPaid, PaymentStatus: orders.PaymentPaid, Limit: 50})
+	require.NoError(t, err)
+	require.Equal(t, []string{created[1].ID}, ids(got))
+
+	got, err = h.Store.ListOrders(ctx, shopA, orders.OrderFilter{Status: orders.StatusShipped, Limit: 50})
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	// Paging by ID walks every order exactly once.
+	var paged []string
+	before := ""
+	for range 10 {
+		page, err := h.Store.ListOrders(ctx, shopA, orders.OrderFilter{BeforeID: before, Limit: 2})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 2)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, ids(page)...)
+		before = page[len(page)-1].ID
+	}
+	require.Equal(t, ids(newest), paged)
+
+	got, err = h.Store.ListOrders(ctx, shopA, orders.OrderFilter{BeforeID: created[3].ID, Status: orders.StatusAwaitingPayment, Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, []string{created[2].ID}, ids(got))
+
+	got, err = h.Store.ListOrders(ctx, shopB, orders.OrderFilter{Limit: 50})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, shopB, got[0].ShopID)
+
+	got, err = h.Store.ListOrders(ctx, "shop-none", orders.OrderFilter{Limit: 50})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testUpdateOrder(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	v0 := o.Version
+
+	var stale orders.Order
+	inTx(t, h, func(tx orders.Tx) error {
+		lo, err := tx.LockOrder(ctx, shopA, o.ID)
+		if err != nil {
+			return err
+		}
+		require.Equal(t, v0, lo.Version)
+		stale = *lo
+		lo.Status, lo.PaymentStatus, lo.PaidAt, lo.UpdatedAt = orders.StatusPaid, orders.PaymentPaid, ptr(at(5)), at(6)
+		lo.Total = 1 // not a status field: UpdateOrder must not write it
+		if err := tx.UpdateOrder(ctx, lo); err != nil {
+			return err
+		}
+		require.Equal(t, v0+1, lo.Version, "UpdateOrder increments Version")
+		return nil
+	})
+
+	got, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	want := *o
+	want.Status, want.PaymentStatus, want.PaidAt, want.UpdatedAt, want.Version = orders.StatusPaid, orders.PaymentPaid, ptr(at(5)), at(6), v0+1
+	requireOrder(t, &want, got)
+
+	// A write based on the old version loses, and changes nothing.
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error {
+		stale.Status, stale.UpdatedAt = orders.StatusCancelled, at(7)
+		return tx.UpdateOrder(ctx, &stale)
+	})
+	require.ErrorIs(t, err, orders.ErrConflict)
+	got, err = h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	requireOrder(t, &want, got)
+
+	// Writing the current version again works, and can clear PaidAt.
+	inTx(t, h, func(tx orders.Tx) error {
+		lo, err := tx.LockOrder(ctx, shopA, o.ID)
+		if err != nil {
+			return err
+		}
+		lo.Status, lo.PaymentStatus, lo.PaidAt, lo.UpdatedAt = orders.StatusCancelled, orders.PaymentRefunded, nil, at(8)
+		return tx.UpdateOrder(ctx, lo)
+	})
+	got, err = h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusCancelled, got.Status)
+	require.Equal(t, orders.PaymentRefunded, got.PaymentStatus)
+	require.Nil(t, got.PaidAt)
+	require.Equal(t, at(8), got.UpdatedAt)
+	require.Equal(t, v0+2, got.Version)
+
+	// An order that does not exist cannot be updated.
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error {
+		ghost := *got
+		ghost.ID = orders.NewID()
+		return tx.UpdateOrder(ctx, &ghost)
+	})
+	require.True(t, errors.Is(err, orders.ErrConflict) || errors.Is(err, orders.ErrNotFound), "got %v", err)
+}
+
+func newAttempt(o *orders.Order, n int) *orders.Attempt {
+	return &orders.Attempt{
+		ID:        orders.NewID(),
+		ShopID:    o.ShopID,
+		OrderID:   o.ID,
+		Gateway:   "sandbox",
+		Amount:    o.Total,
+		Currency:  o.Currency,
+		Status:    orders.AttemptCreated,
+		CreatedAt: at(n),
+		UpdatedAt: at(n),
+	}
+}
+
+func testAttempts(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+
+	_, err := h.Store.LatestAttempt(ctx, shopA, o.ID)
+	requireNotFound(t, err, "an order without attempts")
+
+	// Attempts start without a session; several may wait for one at a time.
+	a1, a2 := newAttempt(o, 1), newAttempt(o, 2)
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.InsertAttempt(ctx, a1); err != nil {
+			return err
+		}
+		return tx.InsertAttempt(ctx, a2)
+	})
+	got, err := h.Store.Attempt(ctx, shopA, a1.ID)
+	require.NoError(t, err)
+	require.Equal(t, *a1, *got)
+	got, err = h.Store.LatestAttempt(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, *a2, *got)
+
+	inTx(t, h, func(tx orders.Tx) error {
+		la, err := tx.LockAttempt(ctx, shopA, a2.ID)
+		if err != nil {
+			return err
+		}
+		require.Equal(t, *a2, *la)
+		la.SessionID, la.Status, la.FailureReason, la.UpdatedAt = "cs_test_2", orders.AttemptPending, "3-D Secure", at(3)
+		la.Amount = 1 // not written by UpdateAttempt
+		return tx.UpdateAttempt(ctx, la)
+	})
+	a2.SessionID, a2.Status, a2.FailureReason, a2.UpdatedAt = "cs_test_2", orders.AttemptPending, "3-D Secure", at(3)
+	got, err = h.Store.Attempt(ctx, shopA, a2.ID)
+	require.NoError(t, err)
+	require.Equal(t, *a2, *got)
+
+	inTx(t, h, func(tx orders.Tx) error {
+		la, err := tx.LockAttemptBySession(ctx, shopA, "sandbox", "cs_test_2")
+		require.NoError(t, err)
+		require.Equal(t, *a2, *la)
+		_, err = tx.LockAttemptBySession(ctx, shopA, "stripe", "cs_test_2")
+		requireNotFound(t, err, "another gateway's session")
+		_, err = tx.LockAttemptBySession(ctx, shopB, "sandbox", "cs_test_2")
+		requireNotFound(t, err, "another shop's session")
+		_, err = tx.LockAttemptBySession(ctx, shopA, "sandbox", "")
+		requireNotFound(t, err, "the empty session matches nothing")
+		_, err = tx.LockAttempt(ctx, shopA, orders.NewID())
+		requireNotFound(t, err)
+		return nil
+	})
+
+	// A session belongs to one attempt per shop and gateway.
+	dup := newAttempt(o, 4)
+	dup.SessionID = "cs_test_2"
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error { return tx.InsertAttempt(ctx, dup) })
+	require.Error(t, err, "a second attempt with the same gateway session")
+	_, err = h.Store.Attempt(ctx, shopA, dup.ID)
+	requireNotFound(t, err)
+
+	// The same session id at another gateway is another attempt.
+	other := newAttempt(o, 5)
+	other.Gateway, other.SessionID = "stripe", "cs_test_2"
+	inTx(t, h, func(tx orders.Tx) error { return tx.InsertAttempt(ctx, other) })
+	got, err = h.Store.LatestAttempt(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, *other, *got)
+}
+
+func testStaleAttempts(t *testing.T, h Harness) {
+	ctx := context.Background()
+	oa := createOrder(t, h, newOrder(shopA, 0))
+	ob := createOrder(t, h, newOrder(shopB, 0))
+
+	mk := func(o *orders.Order, n int, status string) *orders.Attempt {
+		a := newAttempt(o, n)
+		a.Status, a.SessionID = status, fmt.Sprintf("cs_%s_%d", o.ShopID, n)
+		return a
+	}
+	tooOld := mk(oa, 10, orders.AttemptPending)
+	s1 := mk(oa, 20, orders.AttemptCreated)
+	s2 := mk(ob, 30, orders.AttemptPending)
+	done := mk(oa, 35, orders.AttemptSucceeded)
+	failed := mk(ob, 36, orders.AttemptFailed)
+	s3 := mk(oa, 40, orders.AttemptPending)
+	tooNew := mk(ob, 60, orders.AttemptCreated)
+	inTx(t, h, func(tx orders.Tx) error {
+		// Inserted out of order, so that the suite checks the store sorts.
+		for _, a := range []*orders.Attempt{s3, tooNew, failed, s1, done, tooOld, s2} {
+			if err := tx.InsertAttempt(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	got, err := h.Store.StaleAttempts(ctx, at(15), at(50), 10)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Attempt{s1, s2, s3}, got, "created or pending, inside the window, oldest first, every shop")
+
+	got, err = h.Store.StaleAttempts(ctx, at(15), at(50), 2)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Attempt{s1, s2}, got)
+
+	got, err = h.Store.StaleAttempts(ctx, at(61), at(100), 10)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testPaymentsAndRefunds(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	a := newAttempt(o, 1)
+	p1 := &orders.Payment{
+		ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, AttemptID: a.ID, Gateway: "sandbox",
+		GatewayRef: "pay_1", Status: orders.PaymentStatusSucceeded, Amount: o.Total,
+		Currency: o.Currency, CreatedAt: at(2),
+	}
+	p2 := &orders.Payment{
+		ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, AttemptID: a.ID, Gateway: "sandbox",
+		GatewayRef: "pay_2", Status: orders.PaymentStatusSucceeded, Amount: o.Total,
+		Currency: o.Currency, Duplicate: true, CreatedAt: at(3),
+	}
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.InsertAttempt(ctx, a); err != nil {
+			return err
+		}
+		// Inserted newest first: the order lists its payments oldest first anyway.
+		if err := tx.InsertPayment(ctx, p2); err != nil {
+			return err
+		}
+		return tx.InsertPayment(ctx, p1)
+	})
+	got, err := h.Store.Payment(ctx, shopA, p2.ID)
+	require.NoError(t, err)
+	require.Equal(t, *p2, *got)
+	lo, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Payment{p1, p2}, lo.Payments)
+
+	r := func(p *orders.Payment, n int, amount int64, status string) *orders.Refund {
+		id := orders.NewID()
+		return &orders.Refund{
+			ID: id, ShopID: shopA, OrderID: o.ID, PaymentID: p.ID, Amount: amount, Currency: p.Currency,
+			Status: status, Reason: orders.RefundReasonRequested, IdempotencyKey: "chatpay-refund-" + id,
+			CreatedAt: at(n), UpdatedAt: at(n),
+		}
+	}
+	pending := r(p1, 10, 1000, orders.RefundPending)
+	succeeded := r(p1, 11, 20000, orders.RefundSucceeded)
+	failed := r(p1, 12, 300000, orders.RefundFailed)
+	failed.FailureReason = "insufficient balance"
+	other := r(p2, 13, p2.Amount, orders.RefundPending)
+	other.Reason = orders.RefundReasonDuplicate
+	inTx(t, h, func(tx orders.Tx) error {
+		for _, x := range []*orders.Refund{failed, pending, other, succeeded} {
+			if err := tx.InsertRefund(ctx, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	gotR, err := h.Store.Refund(ctx, shopA, failed.ID)
+	require.NoError(t, err)
+	require.Equal(t, *failed, *gotR)
+	all, err := h.Store.OrderRefunds(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Refund{pending, succeeded, failed, other}, all, "oldest first")
+
+	inTx(t, h, func(tx orders.Tx) error {
+		total, err := tx.RefundsTotal(ctx, shopA, p1.ID)
+		require.NoError(t, err)
+		require.Equal(t, int64(21000), total, "pending and succeeded refunds count, failed ones do not")
+		total, err = tx.RefundsTotal(ctx, shopA, orders.NewID())
+		require.NoError(t, err)
+		require.Zero(t, total, "a payment without refunds")
+		total, err = tx.RefundsTotal(ctx, shopB, p1.ID)
+		require.NoError(t, err)
+		require.Zero(t, total, "another shop sees no refunds")
+
+		lr, err := tx.LockRefund(ctx, shopA, pending.ID)
+		require.NoError(t, err)
+		require.Equal(t, *pending, *lr)
+		lr.Status, lr.GatewayRef, lr.FailureReason, lr.UpdatedAt = orders.RefundFailed, "re_1", "card expired", at(20)
+		lr.Amount = 1 // not written by UpdateRefund
+		if err := tx.UpdateRefund(ctx, lr); err != nil {
+			return err
+		}
+		total, err = tx.RefundsTotal(ctx, shopA, p1.ID)
+		require.NoError(t, err)
+		require.Equal(t, int64(20000), total, "the transaction sees its own writes")
+
+		p1.Status, p1.RefundedAmount = orders.PaymentStatusSucceeded, 20000
+		return tx.UpdatePayment(ctx, p1)
+	})
+	pending.Status, pending.GatewayRef, pending.FailureReason, pending.UpdatedAt = orders.RefundFailed, "re_1", "card expired", at(20)
+	gotR, err = h.Store.Refund(ctx, shopA, pending.ID)
+	require.NoError(t, err)
+	require.Equal(t, *pending, *gotR)
+	got, err = h.Store.Payment(ctx, shopA, p1.ID)
+	require.NoError(t, err)
+	require.Equal(t, *p1, *got)
+	require.Equal(t, int64(20000), got.RefundedAmount)
+
+	_, err = h.Store.Payment(ctx, shopA, orders.NewID())
+	requireNotFound(t, err)
+	_, err = h.Store.Refund(ctx, shopA, orders.NewID())
+	requireNotFound(t, err)
+	none, err := h.Store.OrderRefunds(ctx, shopA, orders.NewID())
+	require.NoError(t, err)
+	require.Empty(t, none)
+}
+
+func testShipments(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	s1 := &orders.Shipment{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Carrier: "GHN", TrackingNumber: "GHN123", CreatedAt: at(5)}
+	s2 := &orders.Shipment{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Carrier: "Kerry Express", CreatedAt: at(6)}
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.InsertShipment(ctx, s2); err != nil {
+			return err
+		}
+		return tx.InsertShipment(ctx, s1)
+	})
+	got, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Shipment{s1, s2}, got.Shipments, "oldest first")
+	inTx(t, h, func(tx orders.Tx) error {
+		lo, err := tx.LockOrder(ctx, shopA, o.ID)
+		require.NoError(t, err)
+		require.Equal(t, []*orders.Shipment{s1, s2}, lo.Shipments)
+		return nil
+	})
+}
+
+func normMessage(m *orders.Message) orders.Message {
+	c := *m
+	if len(c.Buttons) == 0 {
+		c.Buttons = nil
+	}
+	return c
+}
+
+func testMessages(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	msg := func(n int, kind string, buttons []orders.Button) *orders.Message {
+		return &orders.Message{
+			ID: orders.NewID(), ShopID: shopA, ConversationID: o.ConversationID, OrderID: o.ID,
+			Direction: orders.DirectionOut, Kind: kind, Text: "Đơn hàng #" + o.Code + "\n<b>355.000 ₫</b>",
+			Buttons: buttons, Status: orders.MessageQueued, CreatedAt: at(n),
+		}
+	}
+	card := msg(1, orders.KindOrderCard, []orders.Button{{Label: "Pay now", URL: "https://pay.example/pay/abc?x=1&y=2"}})
+	failed := msg(2, orders.KindPaymentFailed, []orders.Button{{Label: "Pay again", URL: "https://pay.example/pay/abc"}, {Label: "Help", URL: "https://example.com/help"}})
+	paid := msg(3, orders.KindPaidConfirmation, nil)
+	inTx(t, h, func(tx orders.Tx) error {
+		for _, m := range []*orders.Message{paid, card, failed} {
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	got, err := h.Store.Message(ctx, shopA, card.ID)
+	require.NoError(t, err)
+	require.Equal(t, normMessage(card), normMessage(got))
+	require.Nil(t, got.SentAt)
+
+	inTx(t, h, func(tx orders.Tx) error {
+		m := *card
+		m.Status, m.ExternalID, m.FailureReason, m.SentAt = orders.MessageSent, "777", "", ptr(at(9))
+		m.Text = "changed" // not written by UpdateMessage
+		return tx.UpdateMessage(ctx, &m)
+	})
+	card.Status, card.ExternalID, card.SentAt = orders.MessageSent, "777", ptr(at(9))
+	got, err = h.Store.Message(ctx, shopA, card.ID)
+	require.NoError(t, err)
+	require.Equal(t, normMessage(card), normMessage(got))
+
+	inTx(t, h, func(tx orders.Tx) error {
+		m := *failed
+		m.Status, m.FailureReason = orders.MessageFailed, "bot was blocked by the user"
+		return tx.UpdateMessage(ctx, &m)
+	})
+	failed.Status, failed.FailureReason = orders.MessageFailed, "bot was blocked by the user"
+
+	list, err := h.Store.OrderMessages(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	for i, want := range []*orders.Message{card, failed, paid} {
+		require.Equal(t, normMessage(want), normMessage(list[i]), "message %d, oldest first", i)
+	}
+
+	_, err = h.Store.Message(ctx, shopA, orders.NewID())
+	requireNotFound(t, err)
+	list, err = h.Store.OrderMessages(ctx, shopA, orders.NewID())
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
+
+func testNotices(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	n1 := &orders.Notice{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Kind: orders.NoticePaid, Text: "Order #1001 was paid.", CreatedAt: at(1)}
+	n2 := &orders.Notice{ID: orders.NewID(), ShopID: shopA, Kind: orders.NoticeUnknownSession, Text: "Unknown session cs_x.", CreatedAt: at(2)}
+	n3 := &orders.Notice{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Kind: orders.NoticeReadyToShip, Text: "Ship #1001.", CreatedAt: at(3)}
+	nb := &orders.Notice{ID: orders.NewID(), ShopID: shopB, Kind: orders.NoticePaid, Text: "B", CreatedAt: at(4)}
+	inTx(t, h, func(tx orders.Tx) error {
+		for _, n := range []*orders.Notice{n2, n3, nb, n1} {
+			if err := tx.InsertNotice(ctx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err := h.Store.Notice(ctx, shopA, n2.ID)
+	require.NoError(t, err)
+	require.Equal(t, *n2, *got, "a notice without an order")
+	got, err = h.Store.Notice(ctx, shopA, n1.ID)
+	require.NoError(t, err)
+	require.Equal(t, *n1, *got)
+
+	list, err := h.Store.Notices(ctx, shopA, 10)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Notice{n3, n2, n1}, list, "newest first, only the shop's own")
+	list, err = h.Store.Notices(ctx, shopA, 2)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Notice{n3, n2}, list)
+
+	_, err = h.Store.Notice(ctx, shopA, orders.NewID())
+	requireNotFound(t, err)
+}
+
+func newEvent(shop, gateway, eventID string) *orders.GatewayEvent {
+	return &orders.GatewayEvent{
+		ID: orders.NewID(), ShopID: shop, Gateway: gateway, EventID: eventID,
+		Type: orders.EventSucceeded, SessionID: "cs_1", PaymentRef: "pay_1", Amount: 355000,
+		Currency: "VND", Payload: []byte(`{"id":"` + eventID + `","raw":"\u00e9"}`), ReceivedAt: at(1),
+	}
+}
+
+func testEvents(t *testing.T, h Harness) {
+	ctx := context.Background()
+	ev := newEvent(shopA, "sandbox", "evt_1")
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertEvent(ctx, ev)
+		require.NoError(t, err)
+		require.True(t, fresh)
+		ev.Outcome = orders.OutcomeApplied
+		return tx.SetEventOutcome(ctx, ev)
+	})
+
+	// A replay reports false and leaves the transaction usable: the store must not
+	// turn the duplicate into an error that aborts it (Postgres would).
+	o := newOrder(shopA, 2)
+	inTx(t, h, func(tx orders.Tx) error {
+		again := newEvent(shopA, "sandbox", "evt_1")
+		again.Type = orders.EventFailed
+		fresh, err := tx.InsertEvent(ctx, again)
+		require.NoError(t, err)
+		require.False(t, fresh, "the same (shop, gateway, event id) again")
+		code, err := tx.NextOrderCode(ctx, shopA)
+		if err != nil {
+			return err
+		}
+		o.Code = fmt.Sprint(code)
+		return tx.InsertOrder(ctx, o)
+	})
+	_, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err, "writes after a duplicate event commit")
+
+	// The same event id at another gateway or shop is another event.
+	inTx(t, h, func(tx orders.Tx) error {
+		for _, e := range []*orders.GatewayEvent{newEvent(shopA, "stripe", "evt_1"), newEvent(shopB, "sandbox", "evt_1")} {
+			fresh, err := tx.InsertEvent(ctx, e)
+			require.NoError(t, err)
+			require.True(t, fresh, "%s/%s", e.ShopID, e.Gateway)
+			e.Outcome = orders.OutcomeIgnored
+			if err := tx.SetEventOutcome(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func testSecret(t *testing.T, h Harness) {
+	ctx := context.Background()
+	calls := 0
+	gen := func(v string) func() (string, error) {
+		return func() (string, error) { calls++; return v, nil }
+	}
+	s, err := h.Store.Secret(ctx, "link_key", gen("first"))
+	require.NoError(t, err)
+	require.Equal(t, "first", s)
+	s, err = h.Store.Secret(ctx, "link_key", gen("second"))
+	require.NoError(t, err)
+	require.Equal(t, "first", s, "a secret is created once")
+	require.Equal(t, 1, calls, "gen runs only when the secret is missing")
+
+	s, err = h.Store.Secret(ctx, "demo_api_key", gen("other"))
+	require.NoError(t, err)
+	require.Equal(t, "other", s)
+
+	boom := errors.New("no entropy")
+	_, err = h.Store.Secret(ctx, "broken", func() (string, error) { return "", boom })
+	require.ErrorIs(t, err, boom)
+	s, err = h.Store.Secret(ctx, "broken", gen("fixed"))
+	require.NoError(t, err)
+	require.Equal(t, "fixed", s, "a failed gen stores nothing")
+}
+
+func testPing(t *testing.T, h Harness) {
+	require.NoError(t, h.Store.Ping(context.Background()))
+}
+
+func testJobs(t *testing.T, h Harness) {
+	ctx := context.Background()
+	require.Empty(t, h.Jobs(t))
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.Enqueue(ctx, orders.DeliverMessage{ShopID: shopA, MessageID: "m1"}); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx,
+			orders.DeliverNotice{ShopID: shopA, NoticeID: "n1"},
+			orders.ProcessRefund{ShopID: shopB, RefundID: "r1"},
+		)
+	})
+	inTx(t, h, func(tx orders.Tx) error { return tx.Enqueue(ctx, orders.ReconcileAttempts{}) })
+	inTx(t, h, func(tx orders.Tx) error { return tx.Enqueue(ctx) })
+	require.Equal(t, []orders.Job{
+		orders.DeliverMessage{ShopID: shopA, MessageID: "m1"},
+		orders.DeliverNotice{ShopID: shopA, NoticeID: "n1"},
+		orders.ProcessRefund{ShopID: shopB, RefundID: "r1"},
+		orders.ReconcileAttempts{},
+	}, h.Jobs(t))
+}
+
+func testRollback(t *testing.T, h Harness) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	o := newOrder(shopA, 0)
+	m := &orders.Message{ID: orders.NewID(), ShopID: shopA, Direction: orders.DirectionOut, Kind: orders.KindOrderCard, Status: orders.MessageQueued, CreatedAt: at(1)}
+	n := &orders.Notice{ID: orders.NewID(), ShopID: shopA, Kind: orders.NoticePaid, Text: "x", CreatedAt: at(1)}
+	ev := newEvent(shopA, "sandbox", "evt_rolled_back")
+	err := h.Store.InTx(ctx, func(tx orders.Tx) error {
+		code, err := tx.NextOrderCode(ctx, shopA)
+		require.NoError(t, err)
+		o.Code = fmt.Sprint(code)
+		c := &orders.Conversation{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelWebchat, ExternalID: "w1", CreatedAt: at(0)}
+		require.NoError(t, tx.UpsertConversation(ctx, c))
+		o.ConversationID, m.ConversationID, m.OrderID, n.OrderID = c.ID, c.ID, o.ID, o.ID
+		require.NoError(t, tx.InsertOrder(ctx, o))
+		require.NoError(t, tx.InsertMessage(ctx, m))
+		require.NoError(t, tx.InsertNotice(ctx, n))
+		fresh, err := tx.InsertEvent(ctx, ev)
+		require.NoError(t, err)
+		require.True(t, fresh)
+		require.NoError(t, tx.Enqueue(ctx, orders.DeliverMessage{ShopID: shopA, MessageID: m.ID}))
+		return fmt.Errorf("render: %w", boom)
+	})
+	require.ErrorIs(t, err, boom, "InTx returns fn's error")
+
+	_, err = h.Store.Order(ctx, shopA, o.ID)
+	requireNotFound(t, err)
+	_, err = h.Store.OrderByTokenHash(ctx, o.Link.TokenHash)
+	requireNotFound(t, err)
+	_, err = h.Store.Conversation(ctx, shopA, o.ConversationID)
+	requireNotFound(t, err)
+	_, err = h.Store.Message(ctx, shopA, m.ID)
+	requireNotFound(t, err)
+	_, err = h.Store.Notice(ctx, shopA, n.ID)
+	requireNotFound(t, err)
+	require.Empty(t, h.Jobs(t), "jobs of a rolled back transaction never exist")
+
+	// The event was not recorded, so it is fresh next time.
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertEvent(ctx, ev)
+		require.NoError(t, err)
+		require.True(t, fresh)
+		return nil
+	})
+}
+
+// fixture is one order of shop A with a row of every kind hanging off it.
+type fixture struct {
+	order    *orders.Order
+	attempt  *orders.Attempt
+	payment  *orders.Payment
+	refund   *orders.Refund
+	shipment *orders.Shipment
+	message  *orders.Message
+	notice   *orders.Notice
+}
+
+func newFixture(t *testing.T, h Harness) *fixture {
+	ctx := context.Background()
+	f := &fixture{order: createOrder(t, h, newOrder(shopA, 0))}
+	o := f.order
+	f.attempt = newAttempt(o, 1)
+	f.attempt.SessionID, f.attempt.Status = "cs_fix", orders.AttemptPending
+	f.payment = &orders.Payment{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, AttemptID: f.attempt.ID, Gateway: "sandbox", Status: orders.PaymentStatusSucceeded, Amount: o.Total, Currency: o.Currency, CreatedAt: at(2)}
+	f.refund = &orders.Refund{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, PaymentID: f.payment.ID, Amount: 100, Currency: o.Currency, Status: orders.RefundPending, Reason: orders.RefundReasonRequested, IdempotencyKey: "k", CreatedAt: at(3), UpdatedAt: at(3)}
+	f.shipment = &orders.Shipment{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Carrier: "GHN", CreatedAt: at(4)}
+	f.message = &orders.Message{ID: orders.NewID(), ShopID: shopA, ConversationID: o.ConversationID, OrderID: o.ID, Direction: orders.DirectionOut, Kind: orders.KindOrderCard, Text: "card", Status: orders.MessageQueued, CreatedAt: at(5)}
+	f.notice = &orders.Notice{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Kind: orders.NoticePaid, Text: "paid", CreatedAt: at(6)}
+	inTx(t, h, func(tx orders.Tx) error {
+		return errors.Join(
+			tx.InsertAttempt(ctx, f.attempt),
+			tx.InsertPayment(ctx, f.payment),
+			tx.InsertRefund(ctx, f.refund),
+			tx.InsertShipment(ctx, f.shipment),
+			tx.InsertMessage(ctx, f.message),
+			tx.InsertNotice(ctx, f.notice),
+		)
+	})
+	return f
+}
+
+func testTenantIsolation(t *testing.T, h Harness) {
+	ctx := context.Background()
+	f := newFixture(t, h)
+	o := f.order
+	s := h.Store
+
+	// Every read with shop B's id misses shop A's rows.
+	_, err := s.Order(ctx, shopB, o.ID)
+	requireNotFound(t, err, "Order")
+	_, err = s.OrderByCode(ctx, shopB, o.Code)
+	requireNotFound(t, err, "OrderByCode")
+	list, err := s.ListOrders(ctx, shopB, orders.OrderFilter{Limit: 50})
+	require.NoError(t, err)
+	require.Empty(t, list, "ListOrders")
+	_, err = s.Conversation(ctx, shopB, o.ConversationID)
+	requireNotFound(t, err, "Conversation")
+	_, err = s.Message(ctx, shopB, f.message.ID)
+	requireNotFound(t, err, "Message")
+	msgs, err := s.OrderMessages(ctx, shopB, o.ID)
+	require.NoError(t, err)
+	require.Empty(t, msgs, "OrderMessages")
+	notices, err := s.Notices(ctx, shopB, 50)
+	require.NoError(t, err)
+	require.Empty(t, notices, "Notices")
+	_, err = s.Notice(ctx, shopB, f.notice.ID)
+	requireNotFound(t, err, "Notice")
+	_, err = s.LatestAttempt(ctx, shopB, o.ID)
+	requireNotFound(t, err, "LatestAttempt")
+	_, err = s.Attempt(ctx, shopB, f.attempt.ID)
+	requireNotFound(t, err, "Attempt")
+	_, err = s.Refund(ctx, shopB, f.refund.ID)
+	requireNotFound(t, err, "Refund")
+	refunds, err := s.OrderRefunds(ctx, shopB, o.ID)
+	require.NoError(t, err)
+	require.Empty(t, refunds, "OrderRefunds")
+	_, err = s.Payment(ctx, shopB, f.payment.ID)
+	requireNotFound(t, err, "Payment")
+
+	inTx(t, h, func(tx orders.Tx) error {
+		_, err := tx.LockOrder(ctx, shopB, o.ID)
+		requireNotFound(t, err, "LockOrder")
+		_, err = tx.LockAttempt(ctx, shopB, f.attempt.ID)
+		requireNotFound(t, err, "LockAttempt")
+		_, err = tx.LockAttemptBySession(ctx, shopB, f.attempt.Gateway, f.attempt.SessionID)
+		requireNotFound(t, err, "LockAttemptBySession")
+		_, err = tx.LockRefund(ctx, shopB, f.refund.ID)
+		requireNotFound(t, err, "LockRefund")
+		total, err := tx.RefundsTotal(ctx, shopB, f.payment.ID)
+		require.NoError(t, err)
+		require.Zero(t, total, "RefundsTotal")
+		return nil
+	})
+
+	// Writes carrying shop B's id change none of shop A's rows.
+	updates := map[string]func(tx orders.Tx) error{
+		"UpdateAttempt": func(tx orders.Tx) error {
+			a := *f.attempt
+			a.ShopID, a.Status = shopB, orders.AttemptFailed
+			return tx.UpdateAttempt(ctx, &a)
+		},
+		"UpdatePayment": func(tx orders.Tx) error {
+			p := *f.payment
+			p.ShopID, p.RefundedAmount = shopB, 5
+			return tx.UpdatePayment(ctx, &p)
+		},
+		"UpdateRefund": func(tx orders.Tx) error {
+			r := *f.refund
+			r.ShopID, r.Status = shopB, orders.RefundFailed
+			return tx.UpdateRefund(ctx, &r)
+		},
+		"UpdateMessage": func(tx orders.Tx) error {
+			m := *f.message
+			m.ShopID, m.Status = shopB, orders.MessageSent
+			return tx.UpdateMessage(ctx, &m)
+		},
+	}
+	for _, name := range slices.Sorted(maps.Keys(updates)) {
+		err := s.InTx(ctx, updates[name])
+		requireNotFound(t, err, name+" with another shop's id")
+	}
+	err = s.InTx(ctx, func(tx orders.Tx) error {
+		lo := *o
+		lo.ShopID, lo.Status = shopB, orders.StatusCancelled
+		return tx.UpdateOrder(ctx, &lo)
+	})
+	require.True(t, errors.Is(err, orders.ErrConflict) || errors.Is(err, orders.ErrNotFound), "UpdateOrder with another shop's id: %v", err)
+
+	// Updating a row that does not exist is ErrNotFound too.
+	err = s.InTx(ctx, func(tx orders.Tx) error {
+		a := *f.attempt
+		a.ID = orders.NewID()
+		return tx.UpdateAttempt(ctx, &a)
+	})
+	requireNotFound(t, err, "UpdateAttempt of a missing attempt")
+
+	got, err := s.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusAwaitingPayment, got.Status)
+	require.Equal(t, []*orders.Payment{f.payment}, got.Payments)
+	a, err := s.Attempt(ctx, shopA, f.attempt.ID)
+	require.NoError(t, err)
+	require.Equal(t, *f.attempt, *a)
+	r, err := s.Refund(ctx, shopA, f.refund.ID)
+	require.NoError(t, err)
+	require.Equal(t, *f.refund, *r)
+	m, err := s.Message(ctx, shopA, f.message.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageQueued, m.Status)
+}
+
+// race runs fn in n goroutines released at once and returns their errors.
+func race(n int, fn func(i int) error) []error {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+func testRaceUpdateOrder(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	const n = 20
+	var mu sync.Mutex
+	won, sawPaid, conflicts := 0, 0, 0
+	errs := race(n, func(i int) error {
+		var changed bool
+		err := h.Store.InTx(ctx, func(tx orders.Tx) error {
+			changed = false // InTx may retry fn
+			lo, err := tx.LockOrder(ctx, shopA, o.ID)
+			if err != nil {
+				return err
+			}
+			if lo.Status != orders.StatusAwaitingPayment {
+				return nil
+			}
+			lo.Status, lo.PaymentStatus, lo.PaidAt, lo.UpdatedAt = orders.StatusPaid, orders.PaymentPaid, ptr(at(i)), at(i)
+			if err := tx.UpdateOrder(ctx, lo); err != nil {
+				return err
+			}
+			changed = true
+			return nil
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case errors.Is(err, orders.ErrConflict):
+			conflicts++
+			return nil
+		case err != nil:
+			return err
+		case changed:
+			won++
+		default:
+			sawPaid++
+		}
+		return nil
+	})
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, won, "exactly one transaction pays the order")
+	require.Equal(t, n-1, sawPaid+conflicts)
+
+	got, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusPaid, got.Status)
+	require.Equal(t, o.Version+1, got.Version, "one write")
+}
+
+func testRaceInsertEvent(t *testing.T, h Harness) {
+	ctx := context.Background()
+	const n = 20
+	fresh := make([]bool, n)
+	errs := race(n, func(i int) error {
+		return h.Store.InTx(ctx, func(tx orders.Tx) error {
+			ev := newEvent(shopA, "sandbox", "evt_race")
+			ok, err := tx.InsertEvent(ctx, ev)
+			fresh[i] = ok
+			return err
+		})
+	})
+	wins := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if fresh[i] {
+			wins++
+		}
+	}
+	require.Equal(t, 1, wins, "exactly one goroutine records the event")
+}
+
+func testRaceNextOrderCode(t *testing.T, h Harness) {
+	ctx := context.Background()
+	const n = 20
+	codes := make([]int64, n)
+	errs := race(n, func(i int) error {
+		return h.Store.InTx(ctx, func(tx orders.Tx) error {
+			c, err := tx.NextOrderCode(ctx, shopA)
+			codes[i] = c
+			return err
+		})
+	})
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	slices.Sort(codes)
+	want := make([]int64, n)
+	for i := range want {
+		want[i] = 1001 + int64(i)
+	}
+	require.Equal(t, want, codes, "distinct, consecutive codes")
+}
