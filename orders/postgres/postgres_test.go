@@ -1,0 +1,370 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatpay/chatpay/orders"
+	"github.com/chatpay/chatpay/orders/postgres"
+	"github.com/chatpay/chatpay/orders/postgres/postgrestest"
+)
+
+// testRenderer renders every message and notice as its kind and the order code, which
+// is all these tests need to tell them apart.
+type testRenderer struct{}
+
+func (testRenderer) Message(kind string, d orders.MessageData) (string, []orders.Button, error) {
+	var buttons []orders.Button
+	if kind == orders.KindOrderCard || kind == orders.KindPaymentFailed {
+		buttons = []orders.Button{{Label: "Pay", URL: d.LinkURL}}
+	}
+	return kind + " #" + d.Order.Code, buttons, nil
+}
+
+func (testRenderer) Notice(kind string, d orders.MessageData) (string, error) {
+	code := ""
+	if d.Order != nil {
+		code = d.Order.Code
+	}
+	return kind + " #" + code, nil
+}
+
+type bundle struct {
+	ctx   context.Context
+	store *postgres.Store
+	svc   *orders.Service
+	shop  *orders.Shop
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	store := postgrestest.Open(t)
+	shop := &orders.Shop{ID: "shop1", Name: "Shop One", Currency: "VND", Locale: "en",
+		SendPaidConfirmation: true, Gateways: []string{"sandbox"}}
+	svc, err := orders.NewService(orders.Config{
+		Shops:     []*orders.Shop{shop, {ID: "shop2", Name: "Shop Two", Currency: "THB", Locale: "en", Gateways: []string{"sandbox"}}},
+		Store:     store,
+		Renderer:  testRenderer{},
+		PublicURL: "http://chatpay.test",
+		LinkKey:   make([]byte, orders.LinkKeyLen),
+	})
+	require.NoError(t, err)
+	return &bundle{ctx: context.Background(), store: store, svc: svc, shop: shop}
+}
+
+// jobs decodes the committed River jobs, oldest first.
+func jobs(t testing.TB, s *postgres.Store) []orders.Job {
+	t.Helper()
+	rows, err := s.Pool().Query(context.Background(), `SELECT kind, args FROM river_job ORDER BY id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []orders.Job
+	for rows.Next() {
+		var kind string
+		var args []byte
+		require.NoError(t, rows.Scan(&kind, &args))
+		var j orders.Job
+		switch kind {
+		case orders.DeliverMessage{}.Kind():
+			var v orders.DeliverMessage
+			require.NoError(t, json.Unmarshal(args, &v))
+			j = v
+		case orders.DeliverNotice{}.Kind():
+			var v orders.DeliverNotice
+			require.NoError(t, json.Unmarshal(args, &v))
+			j = v
+		case orders.ProcessRefund{}.Kind():
+			var v orders.ProcessRefund
+			require.NoError(t, json.Unmarshal(args, &v))
+			j = v
+		case orders.ReconcileAttempts{}.Kind():
+			j = orders.ReconcileAttempts{}
+		default:
+			t.Fatalf("unknown job kind %q", kind)
+		}
+		out = append(out, j)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func (b *bundle) createOrder(t testing.TB, shopID string) *orders.Order {
+	t.Helper()
+	o, err := b.svc.CreateOrder(b.ctx, shopID, orders.CreateOrderInput{
+		Customer:    orders.Customer{Channel: orders.ChannelWebchat, ExternalID: "visitor-42", Name: "Lan"},
+		Items:       []orders.Item{{Name: "Áo thun", Quantity: 2, UnitPrice: 150000}},
+		ShippingFee: 30000,
+		Metadata:    map[string]string{"branch": "hcm"},
+	})
+	require.NoError(t, err)
+	return o
+}
+
+// pay starts an attempt on the order's link, attaches a session and applies a
+// succeeded event for it.
+func (b *bundle) pay(t testing.TB, o *orders.Order, eventID string) *orders.EventResult {
+	t.Helper()
+	a, _, err := b.svc.StartAttempt(b.ctx, o.Link.Token, "sandbox")
+	require.NoError(t, err)
+	require.NoError(t, b.svc.AttachSession(b.ctx, a, "sess-"+a.ID))
+	res, err := b.svc.ApplyEvent(b.ctx, &orders.GatewayEvent{
+		ShopID: o.ShopID, Gateway: "sandbox", EventID: eventID, Type: orders.EventSucceeded,
+		SessionID: a.SessionID, PaymentRef: "pay-" + eventID, Amount: a.Amount, Currency: a.Currency,
+		Payload: []byte(`{"id":"` + eventID + `"}`),
+	})
+	require.NoError(t, err)
+	return res
+}
+
+func TestOpenRejectsBadSchema(t *testing.T) {
+	t.Parallel()
+	_, err := postgres.Open(context.Background(), postgrestest.URL(), postgres.Options{Schema: "Bad-Name"})
+	require.ErrorContains(t, err, `schema "Bad-Name"`)
+}
+
+func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { errs[i] = b.store.Migrate(b.ctx) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	var n int
+	require.NoError(t, b.store.Pool().QueryRow(b.ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n))
+	require.Equal(t, 1, n)
+	// River's tables live in the store's schema, not in public.
+	var schema string
+	require.NoError(t, b.store.Pool().QueryRow(b.ctx,
+		`SELECT table_schema FROM information_schema.tables WHERE table_name = 'river_job' AND table_schema = current_schema()`).Scan(&schema))
+	require.Equal(t, b.store.Schema(), schema)
+}
+
+func TestOrderRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	require.Equal(t, "1001", o.Code)
+
+	got, err := b.store.Order(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	o.Link.Token = "" // never stored
+	require.Equal(t, o, got)
+	require.Equal(t, time.UTC, got.CreatedAt.Location())
+
+	byCode, err := b.store.OrderByCode(b.ctx, "shop1", "1001")
+	require.NoError(t, err)
+	require.Equal(t, o, byCode)
+
+	byToken, err := b.store.OrderByTokenHash(b.ctx, o.Link.TokenHash)
+	require.NoError(t, err)
+	require.Equal(t, o, byToken)
+
+	second := b.createOrder(t, "shop1")
+	require.Equal(t, "1002", second.Code)
+	list, err := b.store.ListOrders(b.ctx, "shop1", orders.OrderFilter{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, second.ID, list[0].ID)
+	list, err = b.store.ListOrders(b.ctx, "shop1", orders.OrderFilter{BeforeID: second.ID, Status: orders.StatusAwaitingPayment, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, o.ID, list[0].ID)
+}
+
+func TestShopsAreIsolated(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	other := b.createOrder(t, "shop2")
+	require.Equal(t, "1001", other.Code, "each shop numbers its own orders")
+
+	_, err := b.store.Order(b.ctx, "shop2", o.ID)
+	require.ErrorIs(t, err, orders.ErrNotFound)
+	_, err = b.store.OrderByCode(b.ctx, "shop2", o.Code+"x")
+	require.ErrorIs(t, err, orders.ErrNotFound)
+	msgs, err := b.store.OrderMessages(b.ctx, "shop2", o.ID)
+	require.NoError(t, err)
+	require.Empty(t, msgs)
+	list, err := b.store.ListOrders(b.ctx, "shop2", orders.OrderFilter{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, other.ID, list[0].ID)
+	err = b.store.InTx(b.ctx, func(tx orders.Tx) error {
+		_, err := tx.LockOrder(b.ctx, "shop2", o.ID)
+		return err
+	})
+	require.ErrorIs(t, err, orders.ErrNotFound)
+}
+
+func TestUpdateOrderIsCompareAndSet(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	err := b.store.InTx(b.ctx, func(tx orders.Tx) error {
+		locked, err := tx.LockOrder(b.ctx, "shop1", o.ID)
+		if err != nil {
+			return err
+		}
+		locked.Status = orders.StatusCancelled
+		if err := tx.UpdateOrder(b.ctx, locked); err != nil {
+			return err
+		}
+		require.Equal(t, o.Version+1, locked.Version)
+		stale := *o
+		stale.Status = orders.StatusDeleted
+		return tx.UpdateOrder(b.ctx, &stale)
+	})
+	require.ErrorIs(t, err, orders.ErrConflict)
+	got, err := b.store.Order(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusAwaitingPayment, got.Status, "the failed transaction rolled back")
+}
+
+func TestApplyEventOnceAndJobsCommitWithIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	res := b.pay(t, o, "evt_1")
+	require.True(t, res.Paid)
+	require.Equal(t, orders.StatusPaid, res.Order.Status)
+
+	// A replay is recorded as a duplicate and changes nothing.
+	a, err := b.store.LatestAttempt(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.AttemptSucceeded, a.Status)
+	again, err := b.svc.ApplyEvent(b.ctx, &orders.GatewayEvent{ShopID: "shop1", Gateway: "sandbox", EventID: "evt_1",
+		Type: orders.EventSucceeded, SessionID: a.SessionID, Amount: a.Amount, Currency: a.Currency})
+	require.NoError(t, err)
+	require.True(t, again.Duplicate)
+
+	got, err := b.store.Order(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.PaymentPaid, got.PaymentStatus)
+	require.Len(t, got.Payments, 1)
+	require.Equal(t, a.Amount, got.Payments[0].Amount)
+	require.NotNil(t, got.PaidAt)
+
+	msgs, err := b.store.OrderMessages(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Len(t, msgs, 2)
+	require.Equal(t, orders.KindOrderCard, msgs[0].Kind)
+	require.Equal(t, []orders.Button{{Label: "Pay", URL: "http://chatpay.test/pay/" + o.Link.Token}}, msgs[0].Buttons)
+	require.Equal(t, orders.KindPaidConfirmation, msgs[1].Kind)
+	require.Nil(t, msgs[1].Buttons)
+	notices, err := b.store.Notices(b.ctx, "shop1", 10)
+	require.NoError(t, err)
+	require.Len(t, notices, 1)
+	require.Equal(t, "paid #1001", notices[0].Text)
+
+	require.Equal(t, []orders.Job{
+		orders.DeliverMessage{ShopID: "shop1", MessageID: msgs[0].ID},
+		orders.DeliverMessage{ShopID: "shop1", MessageID: msgs[1].ID},
+		orders.DeliverNotice{ShopID: "shop1", NoticeID: notices[0].ID},
+	}, jobs(t, b.store))
+}
+
+func TestEnqueueRollsBackWithTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	err := b.store.InTx(b.ctx, func(tx orders.Tx) error {
+		if err := tx.Enqueue(b.ctx, orders.DeliverNotice{ShopID: "shop1", NoticeID: "n1"}); err != nil {
+			return err
+		}
+		return orders.Errorf(orders.ECONFLICT, "no")
+	})
+	require.Equal(t, orders.ECONFLICT, orders.ErrorCode(err))
+	require.Empty(t, jobs(t, b.store))
+}
+
+func TestConcurrentCodesAndConversations(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 8
+	var wg sync.WaitGroup
+	codes := make([]string, n)
+	convs := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			o, err := b.svc.CreateOrder(b.ctx, "shop1", orders.CreateOrderInput{
+				Customer: orders.Customer{Channel: orders.ChannelTelegram, ExternalID: "42"},
+				Items:    []orders.Item{{Name: "x", Quantity: 1, UnitPrice: 1000}},
+			})
+			errs[i] = err
+			if err == nil {
+				codes[i], convs[i] = o.Code, o.ConversationID
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.False(t, seen[codes[i]], "code %s given twice", codes[i])
+		seen[codes[i]] = true
+		require.Equal(t, convs[0], convs[i], "one conversation per (channel, external id)")
+	}
+	for i := range n {
+		require.True(t, seen[fmt.Sprint(1001+i)])
+	}
+}
+
+func TestSecretIsStable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	v, err := b.store.Secret(b.ctx, "link_key", func() (string, error) { return "first", nil })
+	require.NoError(t, err)
+	require.Equal(t, "first", v)
+	v, err = b.store.Secret(b.ctx, "link_key", func() (string, error) { return "second", nil })
+	require.NoError(t, err)
+	require.Equal(t, "first", v)
+}
+
+// BenchmarkApplyEvent measures the webhook's transaction: record the event, lock the
+// attempt and the order, mark the attempt, insert the payment, update the order, queue
+// the confirmation and the owner's notice with their two jobs. Orders and attempts are
+// prepared outside the timer; the timed loop runs webhooks in parallel as the server
+// does.
+func BenchmarkApplyEvent(b *testing.B) {
+	bb := setup(b)
+	events := make([]*orders.GatewayEvent, b.N)
+	for i := range b.N {
+		o := bb.createOrder(b, "shop1")
+		a, _, err := bb.svc.StartAttempt(bb.ctx, o.Link.Token, "sandbox")
+		require.NoError(b, err)
+		require.NoError(b, bb.svc.AttachSession(bb.ctx, a, "sess-"+a.ID))
+		events[i] = &orders.GatewayEvent{ShopID: "shop1", Gateway: "sandbox", EventID: "evt-" + a.ID,
+			Type: orders.EventSucceeded, SessionID: a.SessionID, PaymentRef: "pay-" + a.ID,
+			Amount: a.Amount, Currency: a.Currency, Payload: []byte(`{"id":"evt"}`)}
+	}
+	var next sync.Mutex
+	i := 0
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			next.Lock()
+			ev := events[i]
+			i++
+			next.Unlock()
+			res, err := bb.svc.ApplyEvent(bb.ctx, ev)
+			if err != nil || !res.Paid {
+				b.Errorf("apply event: %v, %+v", err, res)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+}

@@ -1,0 +1,392 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatpay/chatpay/orders"
+)
+
+// querier is what both the pool and a transaction offer, so that reads are written
+// once and run either outside or inside a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// Column lists and scanners. Each scanner reads exactly its column list, in order.
+
+const orderCols = `o.id, o.shop_id, o.code, o.status, o.payment_status, o.payment_method,
+	o.currency, o.items, o.shipping_fee, o.total, o.customer_channel, o.customer_external_id,
+	o.customer_name, o.customer_phone, COALESCE(o.conversation_id, ''), o.ship_on_payment,
+	o.metadata, o.version, o.created_at, o.updated_at, o.paid_at,
+	l.token_hash, l.sealed_token, l.created_at
+	FROM orders o LEFT JOIN payment_links l ON l.order_id = o.id`
+
+func scanOrder(row pgx.Row) (*orders.Order, error) {
+	var (
+		o           orders.Order
+		tokenHash   []byte
+		sealed      []byte
+		linkCreated *time.Time
+	)
+	err := row.Scan(&o.ID, &o.ShopID, &o.Code, &o.Status, &o.PaymentStatus, &o.PaymentMethod,
+		&o.Currency, &o.Items, &o.ShippingFee, &o.Total, &o.Customer.Channel, &o.Customer.ExternalID,
+		&o.Customer.Name, &o.Customer.Phone, &o.ConversationID, &o.ShipOnPayment,
+		&o.Metadata, &o.Version, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt,
+		&tokenHash, &sealed, &linkCreated)
+	if err != nil {
+		return nil, err
+	}
+	if linkCreated != nil {
+		o.Link = &orders.PaymentLink{OrderID: o.ID, TokenHash: tokenHash, SealedToken: sealed, CreatedAt: *linkCreated}
+	}
+	return &o, nil
+}
+
+const paymentCols = `id, shop_id, order_id, attempt_id, gateway, gateway_ref, status, amount,
+	refunded_amount, currency, duplicate, created_at FROM payments`
+
+func scanPayment(row pgx.Row) (*orders.Payment, error) {
+	var p orders.Payment
+	err := row.Scan(&p.ID, &p.ShopID, &p.OrderID, &p.AttemptID, &p.Gateway, &p.GatewayRef, &p.Status,
+		&p.Amount, &p.RefundedAmount, &p.Currency, &p.Duplicate, &p.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+const shipmentCols = `id, shop_id, order_id, carrier, tracking_number, created_at FROM shipments`
+
+func scanShipment(row pgx.Row) (*orders.Shipment, error) {
+	var s orders.Shipment
+	if err := row.Scan(&s.ID, &s.ShopID, &s.OrderID, &s.Carrier, &s.TrackingNumber, &s.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+const conversationCols = `id, shop_id, channel, external_id, customer_name, created_at, last_inbound_at`
+
+func scanConversation(row pgx.Row) (*orders.Conversation, error) {
+	var c orders.Conversation
+	if err := row.Scan(&c.ID, &c.ShopID, &c.Channel, &c.ExternalID, &c.CustomerName, &c.CreatedAt, &c.LastInboundAt); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+const attemptCols = `id, shop_id, order_id, gateway, session_id, amount, currency, status,
+	failure_reason, created_at, updated_at FROM attempts`
+
+func scanAttempt(row pgx.Row) (*orders.Attempt, error) {
+	var a orders.Attempt
+	err := row.Scan(&a.ID, &a.ShopID, &a.OrderID, &a.Gateway, &a.SessionID, &a.Amount, &a.Currency,
+		&a.Status, &a.FailureReason, &a.CreatedAt, &a.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+const refundCols = `id, shop_id, order_id, payment_id, amount, currency, status, reason,
+	idempotency_key, gateway_ref, failure_reason, created_at, updated_at FROM refunds`
+
+func scanRefund(row pgx.Row) (*orders.Refund, error) {
+	var r orders.Refund
+	err := row.Scan(&r.ID, &r.ShopID, &r.OrderID, &r.PaymentID, &r.Amount, &r.Currency, &r.Status,
+		&r.Reason, &r.IdempotencyKey, &r.GatewayRef, &r.FailureReason, &r.CreatedAt, &r.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+const messageCols = `id, shop_id, conversation_id, order_id, direction, kind, text, buttons,
+	status, external_id, failure_reason, created_at, sent_at FROM messages`
+
+func scanMessage(row pgx.Row) (*orders.Message, error) {
+	var m orders.Message
+	err := row.Scan(&m.ID, &m.ShopID, &m.ConversationID, &m.OrderID, &m.Direction, &m.Kind, &m.Text,
+		&m.Buttons, &m.Status, &m.ExternalID, &m.FailureReason, &m.CreatedAt, &m.SentAt)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+const noticeCols = `id, shop_id, order_id, kind, text, created_at FROM notices`
+
+func scanNotice(row pgx.Row) (*orders.Notice, error) {
+	var n orders.Notice
+	if err := row.Scan(&n.ID, &n.ShopID, &n.OrderID, &n.Kind, &n.Text, &n.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// getOne runs a query expected to return one row. A missing row is orders.ErrNotFound.
+func getOne[T any](ctx context.Context, q querier, scan func(pgx.Row) (*T, error), sql string, args ...any) (*T, error) {
+	v, err := scan(q.QueryRow(ctx, sql, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	return v, err
+}
+
+// getAll runs a query and scans every row.
+func getAll[T any](ctx context.Context, q querier, scan func(pgx.Row) (*T, error), sql string, args ...any) ([]*T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
+}
+
+// collect scans every row. It returns nil, not an empty slice, for no rows, so that
+// what a caller stored with nil slices reads back equal.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (*T, error)) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Children of an order, oldest first. Both filter by shop as well as order.
+const (
+	orderPaymentsSQL  = `SELECT ` + paymentCols + ` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`
+	orderShipmentsSQL = `SELECT ` + shipmentCols + ` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`
+)
+
+// loadOrder reads an order and its payments and shipments in one round trip: the
+// order query (which may lock it) runs first, then the two child queries for the
+// (shop, order) the arguments name. With READ COMMITTED each statement sees what was
+// committed before it started, so the children are read after the lock is held.
+func loadOrder(ctx context.Context, q querier, orderSQL string, orderArgs []any, shopID, orderID string) (*orders.Order, error) {
+	var (
+		o                 *orders.Order
+		found             bool
+		payments          []*orders.Payment
+		shipments         []*orders.Shipment
+		orderErr, scanErr error
+	)
+	b := &pgx.Batch{}
+	b.Queue(orderSQL, orderArgs...).QueryRow(func(row pgx.Row) error {
+		o, orderErr = scanOrder(row)
+		if errors.Is(orderErr, pgx.ErrNoRows) {
+			// Not an error of the batch: returning it would make pgx drop its cached
+			// statements, which only database errors should.
+			orderErr = nil
+			return nil
+		}
+		found = orderErr == nil
+		return orderErr
+	})
+	b.Queue(orderPaymentsSQL, shopID, orderID).Query(func(rows pgx.Rows) error {
+		payments, scanErr = collect(rows, scanPayment)
+		return scanErr
+	})
+	b.Queue(orderShipmentsSQL, shopID, orderID).Query(func(rows pgx.Rows) error {
+		shipments, scanErr = collect(rows, scanShipment)
+		return scanErr
+	})
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, orders.ErrNotFound
+	}
+	o.Payments, o.Shipments = payments, shipments
+	return o, nil
+}
+
+// Order returns an order with its link, payments and shipments.
+func (s *Store) Order(ctx context.Context, shopID, id string) (*orders.Order, error) {
+	return loadOrder(ctx, s.pool, `SELECT `+orderCols+` WHERE o.id = $1 AND o.shop_id = $2`,
+		[]any{id, shopID}, shopID, id)
+}
+
+// OrderByCode returns an order by its human code.
+func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.Order, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = $1 AND code = $2`, shopID, code).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, shopID, id)
+}
+
+// OrderByTokenHash returns the order whose link has this token hash, in any shop.
+func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders.Order, error) {
+	var shopID, id string
+	err := s.pool.QueryRow(ctx, `SELECT shop_id, order_id FROM payment_links WHERE token_hash = $1`, tokenHash).Scan(&shopID, &id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, shopID, id)
+}
+
+// ListOrders returns the shop's orders newest first. A Limit of zero or less means no
+// limit. The SQL is built for the filters in use, rather than with "$n = ” OR …"
+// conditions, so that each shape gets its own cached plan that uses the indexes.
+func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFilter) ([]*orders.Order, error) {
+	var sb strings.Builder
+	sb.WriteString(`SELECT ` + orderCols + ` WHERE o.shop_id = $1`)
+	args := []any{shopID}
+	where := func(cond string, v any) {
+		args = append(args, v)
+		sb.WriteString(" AND " + cond + " $" + strconv.Itoa(len(args)))
+	}
+	if f.Status != "" {
+		where("o.status =", f.Status)
+	}
+	if f.PaymentStatus != "" {
+		where("o.payment_status =", f.PaymentStatus)
+	}
+	if f.BeforeID != "" {
+		where("o.id <", f.BeforeID)
+	}
+	sb.WriteString(" ORDER BY o.id DESC")
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		sb.WriteString(" LIMIT $" + strconv.Itoa(len(args)))
+	}
+	list, err := getAll(ctx, s.pool, scanOrder, sb.String(), args...)
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+
+	ids := make([]string, len(list))
+	byID := make(map[string]*orders.Order, len(list))
+	for i, o := range list {
+		ids[i] = o.ID
+		byID[o.ID] = o
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+paymentCols+` WHERE shop_id = $1 AND order_id = ANY($2) ORDER BY created_at, id`, shopID, ids).
+		Query(func(rows pgx.Rows) error {
+			ps, err := collect(rows, scanPayment)
+			for _, p := range ps {
+				o := byID[p.OrderID]
+				o.Payments = append(o.Payments, p)
+			}
+			return err
+		})
+	b.Queue(`SELECT `+shipmentCols+` WHERE shop_id = $1 AND order_id = ANY($2) ORDER BY created_at, id`, shopID, ids).
+		Query(func(rows pgx.Rows) error {
+			ss, err := collect(rows, scanShipment)
+			for _, sh := range ss {
+				o := byID[sh.OrderID]
+				o.Shipments = append(o.Shipments, sh)
+			}
+			return err
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+func (s *Store) Conversation(ctx context.Context, shopID, id string) (*orders.Conversation, error) {
+	return getOne(ctx, s.pool, scanConversation,
+		`SELECT `+conversationCols+` FROM conversations WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+func (s *Store) Message(ctx context.Context, shopID, id string) (*orders.Message, error) {
+	return getOne(ctx, s.pool, scanMessage, `SELECT `+messageCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// OrderMessages returns every message about an order, oldest first.
+func (s *Store) OrderMessages(ctx context.Context, shopID, orderID string) ([]*orders.Message, error) {
+	return getAll(ctx, s.pool, scanMessage,
+		`SELECT `+messageCols+` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`, shopID, orderID)
+}
+
+// Notices returns the shop's newest notices first.
+func (s *Store) Notices(ctx context.Context, shopID string, limit int) ([]*orders.Notice, error) {
+	if limit <= 0 {
+		return getAll(ctx, s.pool, scanNotice,
+			`SELECT `+noticeCols+` WHERE shop_id = $1 ORDER BY created_at DESC, id DESC`, shopID)
+	}
+	return getAll(ctx, s.pool, scanNotice,
+		`SELECT `+noticeCols+` WHERE shop_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, shopID, limit)
+}
+
+func (s *Store) Notice(ctx context.Context, shopID, id string) (*orders.Notice, error) {
+	return getOne(ctx, s.pool, scanNotice, `SELECT `+noticeCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// LatestAttempt returns the order's newest attempt.
+func (s *Store) LatestAttempt(ctx context.Context, shopID, orderID string) (*orders.Attempt, error) {
+	return getOne(ctx, s.pool, scanAttempt,
+		`SELECT `+attemptCols+` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, shopID, orderID)
+}
+
+func (s *Store) Attempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
+	return getOne(ctx, s.pool, scanAttempt, `SELECT `+attemptCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// StaleAttempts returns open attempts created in (createdAfter, createdBefore), oldest
+// first, across shops: reconciliation asks each one's gateway about it.
+func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*orders.Attempt, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	return getAll(ctx, s.pool, scanAttempt,
+		`SELECT `+attemptCols+` WHERE status IN ('created', 'pending') AND created_at > $1 AND created_at < $2
+		ORDER BY created_at, id LIMIT $3`, createdAfter, createdBefore, limit)
+}
+
+func (s *Store) Refund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
+	return getOne(ctx, s.pool, scanRefund, `SELECT `+refundCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// OrderRefunds returns the order's refunds, oldest first.
+func (s *Store) OrderRefunds(ctx context.Context, shopID, orderID string) ([]*orders.Refund, error) {
+	return getAll(ctx, s.pool, scanRefund,
+		`SELECT `+refundCols+` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`, shopID, orderID)
+}
+
+func (s *Store) Payment(ctx context.Context, shopID, id string) (*orders.Payment, error) {
+	return getOne(ctx, s.pool, scanPayment, `SELECT `+paymentCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// Secret returns the named instance secret, creating it with gen on first use. When
+// two processes race, both generate, one insert wins and both return its value.
+func (s *Store) Secret(ctx context.Context, name string, gen func() (string, error)) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		return v, err
+	}
+	fresh, err := gen()
+	if err != nil {
+		return "", fmt.Errorf("generate secret %s: %w", name, err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh)
+	if err != nil {
+		return "", err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
+	return v, err
+}
