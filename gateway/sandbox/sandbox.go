@@ -7,14 +7,14 @@
 package sandbox
 
 import (
-	"context"
 	"bytes"
+	"context"
 	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
