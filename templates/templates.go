@@ -1,0 +1,334 @@
+// Package templates holds every text chatpay shows people: the chat messages sent to
+// customers, the notices sent to shop staff, and the HTML pages (pay, paid, gone, not
+// found, error, sandbox checkout), in English, Vietnamese, Thai and Persian. Everything
+// is embedded, so the binary needs no files at run time. It imports nothing of
+// chatpay's own: callers hand it views with money already formatted (see FormatMoney).
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/goccy/go-yaml"
+)
+
+//go:embed locales/*.yaml pages/*.html
+var files embed.FS
+
+// locales lists the supported locales; the first is the fallback for unknown ones.
+var locales = []string{"en", "vi", "th", "fa"}
+
+// Locales returns the supported locale codes: en, vi, th, fa.
+func Locales() []string { return slices.Clone(locales) }
+
+// Message kinds, notice kinds and page names. A locale file must define exactly these.
+var (
+	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
+	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "message_failed"}
+	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout"}
+)
+
+// Button is a URL button under a chat message.
+type Button struct{ Label, URL string }
+
+// ItemView is one order line, with money already formatted.
+type ItemView struct {
+	Name      string
+	Quantity  int64
+	UnitPrice string
+	Amount    string
+}
+
+// View is what a chat message or staff notice may show. Money is already formatted.
+type View struct {
+	Locale, ShopName, OrderCode, CustomerName string
+	Items                                     []ItemView
+	Shipping, Total, Amount                   string
+	LinkURL                                   string
+	Carrier, TrackingNumber, Reason, Status   string
+}
+
+// PageView is what an HTML page may show. Money is already formatted.
+type PageView struct {
+	Locale, Title, ShopName, OrderCode, Status string
+	Items                                      []ItemView
+	Shipping, Total                            string
+	// Message is the body text of the gone, not_found, error and paid pages; each
+	// page has a sensible default when it is empty.
+	Message string
+	// FormAction is where the page's form posts: the pay link path on the pay page,
+	// the checkout path on the sandbox checkout page.
+	FormAction string
+	// Gateways are the gateway names the customer may choose from. With one, it is
+	// sent as a hidden field; with several, as radio buttons.
+	Gateways []string
+	// Pending says an attempt is pending at the gateway: the page says the payment is
+	// being confirmed.
+	Pending bool
+	// Failed says the last attempt failed; FailureReason says why, if known.
+	Failed        bool
+	FailureReason string
+	// SessionID and Amount are shown on the sandbox checkout page.
+	SessionID, Amount string
+	// Dir is the text direction, "rtl" or "ltr"; Page fills it from the locale when
+	// it is empty.
+	Dir string
+}
+
+// locale is one parsed locale file.
+type locale struct {
+	code string
+	file localeFile
+
+	messages map[string]*texttemplate.Template
+	notices  map[string]*texttemplate.Template
+}
+
+// localeFile is the shape of locales/*.yaml.
+type localeFile struct {
+	// Dir is the writing direction of the language: ltr or rtl.
+	Dir string `yaml:"dir"`
+	// Buttons are the labels of chat buttons: pay_now and pay_again.
+	Buttons map[string]string `yaml:"buttons"`
+	// Messages and Notices are text/template sources keyed by kind.
+	Messages map[string]string `yaml:"messages"`
+	Notices  map[string]string `yaml:"notices"`
+	// Page holds the strings of the HTML pages, keyed by name.
+	Page map[string]string `yaml:"page"`
+}
+
+// Templates renders chat messages, notices and pages. It is safe for concurrent use.
+type Templates struct {
+	locales map[string]*locale
+	pages   map[string]*htmltemplate.Template
+}
+
+// New parses the embedded locale files and pages. It fails if a locale misses a kind
+// or a page string that English has, so a gap is found at start-up, not by a customer.
+func New() (*Templates, error) {
+	t := &Templates{locales: make(map[string]*locale), pages: make(map[string]*htmltemplate.Template)}
+	for _, code := range locales {
+		loc, err := parseLocale(code)
+		if err != nil {
+			return nil, err
+		}
+		t.locales[code] = loc
+	}
+	en := t.locales["en"]
+	for _, code := range locales {
+		if err := sameKeys(code, "page", en.file.Page, t.locales[code].file.Page); err != nil {
+			return nil, err
+		}
+		if err := sameKeys(code, "buttons", en.file.Buttons, t.locales[code].file.Buttons); err != nil {
+			return nil, err
+		}
+	}
+
+	layout, err := htmltemplate.New("layout.html").Option("missingkey=error").ParseFS(files, "pages/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	for _, name := range pageNames {
+		clone, err := layout.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		p, err := clone.ParseFS(files, path.Join("pages", name+".html"))
+		if err != nil {
+			return nil, fmt.Errorf("templates: page %s: %w", name, err)
+		}
+		t.pages[name] = p
+	}
+	return t, nil
+}
+
+func parseLocale(code string) (*locale, error) {
+	name := "locales/" + code + ".yaml"
+	data, err := files.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	loc := &locale{code: code, messages: make(map[string]*texttemplate.Template), notices: make(map[string]*texttemplate.Template)}
+	if err := yaml.UnmarshalWithOptions(data, &loc.file, yaml.Strict()); err != nil {
+		return nil, fmt.Errorf("templates: %s: %s", name, yaml.FormatError(err, false, false))
+	}
+	if loc.file.Dir != "ltr" && loc.file.Dir != "rtl" {
+		return nil, fmt.Errorf("templates: %s: dir must be ltr or rtl", name)
+	}
+	funcs := texttemplate.FuncMap{"num": func(n int64) string { return formatInt(n, code) }}
+	parse := func(section string, kinds []string, src map[string]string, dst map[string]*texttemplate.Template) error {
+		if err := sameKeys(code, section, sliceSet(kinds), src); err != nil {
+			return err
+		}
+		for kind, text := range src {
+			tmpl, err := texttemplate.New(kind).Funcs(funcs).Option("missingkey=error").Parse(text)
+			if err != nil {
+				return fmt.Errorf("templates: %s: %s.%s: %w", name, section, kind, err)
+			}
+			dst[kind] = tmpl
+		}
+		return nil
+	}
+	if err := parse("messages", messageKinds, loc.file.Messages, loc.messages); err != nil {
+		return nil, err
+	}
+	if err := parse("notices", noticeKinds, loc.file.Notices, loc.notices); err != nil {
+		return nil, err
+	}
+	return loc, nil
+}
+
+// sameKeys reports a locale section that misses or adds keys compared to want.
+func sameKeys[V1, V2 any](code, section string, want map[string]V1, got map[string]V2) error {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := got[k]; !ok {
+			return fmt.Errorf("templates: locales/%s.yaml: %s.%s is missing", code, section, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[k]; !ok {
+			return fmt.Errorf("templates: locales/%s.yaml: %s.%s is not a known key", code, section, k)
+		}
+	}
+	return nil
+}
+
+func sliceSet(s []string) map[string]bool {
+	m := make(map[string]bool, len(s))
+	for _, v := range s {
+		m[v] = true
+	}
+	return m
+}
+
+// normLocale maps "vi", "VI", "vi-VN" and "vi_VN" to "vi", and anything unsupported to
+// "en".
+func normLocale(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(s, "-_"); i >= 0 {
+		s = s[:i]
+	}
+	if slices.Contains(locales, s) {
+		return s
+	}
+	return "en"
+}
+
+func (t *Templates) locale(code string) *locale { return t.locales[normLocale(code)] }
+
+// Message renders a chat message to a customer in v.Locale (English when unknown).
+// order_card carries a Pay now button and payment_failed a Pay again button, both to
+// v.LinkURL (left out when there is no link, as for cash-on-delivery orders).
+func (t *Templates) Message(kind string, v View) (string, []Button, error) {
+	loc := t.locale(v.Locale)
+	tmpl, ok := loc.messages[kind]
+	if !ok {
+		return "", nil, fmt.Errorf("templates: unknown message kind %q", kind)
+	}
+	text, err := execText(tmpl, v)
+	if err != nil {
+		return "", nil, err
+	}
+	var buttons []Button
+	if v.LinkURL != "" {
+		switch kind {
+		case "order_card":
+			buttons = []Button{{Label: loc.file.Buttons["pay_now"], URL: v.LinkURL}}
+		case "payment_failed":
+			buttons = []Button{{Label: loc.file.Buttons["pay_again"], URL: v.LinkURL}}
+		}
+	}
+	return text, buttons, nil
+}
+
+// Notice renders a notice for the shop's staff in v.Locale (the shop's locale).
+func (t *Templates) Notice(kind string, v View) (string, error) {
+	tmpl, ok := t.locale(v.Locale).notices[kind]
+	if !ok {
+		return "", fmt.Errorf("templates: unknown notice kind %q", kind)
+	}
+	return execText(tmpl, v)
+}
+
+var manyBlankLines = regexp.MustCompile(`\n{3,}`)
+
+// execText runs a text template and tidies the whitespace optional sections leave
+// behind, so the locale files can stay readable.
+func execText(tmpl *texttemplate.Template, v View) (string, error) {
+	var b strings.Builder
+	if err := tmpl.Execute(&b, v); err != nil {
+		return "", fmt.Errorf("templates: %s: %w", tmpl.Name(), err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	s := manyBlankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+	return strings.TrimSpace(s), nil
+}
+
+// pageData is what page templates see: the view, the locale's strings as T, and
+// helpers as methods.
+type pageData struct {
+	PageView
+	T    map[string]string
+	Lang string
+	// Heading is the page's title: PageView.Title or the page's default.
+	Heading string
+}
+
+// Num writes a quantity with the locale's digits.
+func (d pageData) Num(n int64) string { return formatInt(n, d.Lang) }
+
+// GatewayLabel is the name shown for a gateway choice.
+func (d pageData) GatewayLabel(name string) string {
+	if l, ok := d.T["gateway_"+name]; ok {
+		return l
+	}
+	if name == "" {
+		return name
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
+}
+
+// StatusLabel is the localised name of an order status.
+func (d pageData) StatusLabel(status string) string {
+	if l, ok := d.T["status_"+status]; ok {
+		return l
+	}
+	return status
+}
+
+// Page renders the named page as a complete HTML document: pay, paid, gone,
+// not_found, error or sandbox_checkout. Nothing is written when rendering fails.
+func (t *Templates) Page(w io.Writer, name string, p PageView) error {
+	tmpl, ok := t.pages[name]
+	if !ok {
+		return fmt.Errorf("templates: unknown page %q", name)
+	}
+	loc := t.locale(p.Locale)
+	if p.Dir != "rtl" && p.Dir != "ltr" {
+		// The direction goes into an attribute the browser acts on: anything but the
+		// two real values falls back to the locale's own.
+		p.Dir = loc.file.Dir
+	}
+	d := pageData{PageView: p, T: loc.file.Page, Lang: loc.code, Heading: p.Title}
+	if d.Heading == "" {
+		d.Heading = loc.file.Page["title_"+name]
+	}
+	var b bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&b, "layout.html", d); err != nil {
+		return fmt.Errorf("templates: page %s: %w", name, err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
