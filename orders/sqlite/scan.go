@@ -283,11 +283,11 @@ const messageColumns = `id, shop_id, conversation_id, order_id, direction, kind,
 
 func scanMessage(r scanner) (*orders.Message, error) {
 	var (
-		m                      orders.Message
+		m                       orders.Message
 		conversationID, orderID sql.NullString
-		buttons                string
-		created                int64
-		sent                   sql.NullInt64
+		buttons                 string
+		created                 int64
+		sent                    sql.NullInt64
 	)
 	if err := r.Scan(&m.ID, &m.ShopID, &conversationID, &orderID, &m.Direction, &m.Kind, &m.Text, &buttons,
 		&m.Status, &m.ExternalID, &m.FailureReason, &created, &sent); err != nil {
