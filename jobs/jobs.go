@@ -1,0 +1,137 @@
+// Package jobs runs chatpay's background work on River: delivering chat messages and
+// staff notices, asking gateways for refunds, and reconciling payment attempts that
+// were left pending. Jobs are inserted by the stores in the same transaction as the
+// state change they follow from; this package only works them.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/orders"
+)
+
+// Notifier delivers a notice to a shop's staff (the operator chat). Shops without one
+// still see every notice through the API and the dashboard.
+type Notifier interface {
+	Notify(ctx context.Context, shop *orders.Shop, n *orders.Notice) error
+}
+
+// Config wires the workers to the rest of chatpay.
+type Config struct {
+	Service  *orders.Service
+	Gateways *gateway.Registry
+	Channels bot.Channels
+	// Notifier is optional; nil logs notices instead of sending them to a chat.
+	Notifier Notifier
+	// ReconcileAfter is how long an attempt may stay unconfirmed before the
+	// reconciliation job asks its gateway about it.
+	ReconcileAfter time.Duration
+	// ReconcileEvery is how often the reconciliation job runs (on the leader only).
+	ReconcileEvery time.Duration
+	// ReconcileWindow bounds how far back reconciliation looks; older attempts were
+	// abandoned by their customers.
+	ReconcileWindow time.Duration
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
+}
+
+// Jobs holds the workers and what the River client needs to run them.
+type Jobs struct {
+	cfg      Config
+	log      *slog.Logger
+	runs     *prometheus.CounterVec
+	failures *prometheus.CounterVec
+}
+
+// New returns the workers for cfg and registers their metrics.
+func New(cfg Config) (*Jobs, error) {
+	if cfg.Service == nil || cfg.Gateways == nil {
+		return nil, errors.New("jobs: Service and Gateways are required")
+	}
+	if cfg.ReconcileAfter <= 0 {
+		cfg.ReconcileAfter = 2 * time.Minute
+	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = time.Minute
+	}
+	if cfg.ReconcileWindow <= 0 {
+		cfg.ReconcileWindow = 72 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	j := &Jobs{
+		cfg: cfg,
+		log: cfg.Logger,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatpay_jobs_total",
+			Help: "Background job runs by kind and result (ok or error).",
+		}, []string{"kind", "result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatpay_job_failures_total",
+			Help: "Background job runs that returned an error (each is retried until its attempts run out).",
+		}, []string{"kind"}),
+	}
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{j.runs, j.failures} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return j, nil
+}
+
+// RiverConfig returns a River client configuration with chatpay's workers, periodic
+// jobs and metrics middleware. Callers add the driver-specific parts (schema).
+func (j *Jobs) RiverConfig() *river.Config {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &messageWorker{j: j})
+	river.AddWorker(workers, &noticeWorker{j: j})
+	river.AddWorker(workers, &refundWorker{j: j})
+	river.AddWorker(workers, &reconcileWorker{j: j})
+	return &river.Config{
+		Workers: workers,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		// SQLite has no LISTEN/NOTIFY, so a short poll keeps confirmations snappy; on
+		// Postgres River is woken by notifications and the poll is only a fallback.
+		FetchPollInterval: 100 * time.Millisecond,
+		FetchCooldown:     50 * time.Millisecond,
+		JobTimeout:        time.Minute,
+		Logger:            j.log,
+		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(j.measure)},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(j.cfg.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return orders.ReconcileAttempts{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile_attempts"}),
+		},
+	}
+}
+
+// measure counts runs and failures per job kind.
+func (j *Jobs) measure(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	if err != nil {
+		j.failures.WithLabelValues(job.Kind).Inc()
+		j.runs.WithLabelValues(job.Kind, "error").Inc()
+		if orders.ErrorCode(err) == orders.EINTERNAL {
+			j.log.Warn("job failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "error", err)
+		}
+		return err
+	}
+	j.runs.WithLabelValues(job.Kind, "ok").Inc()
+	return nil
+}
+
+// lastAttempt reports whether a failing run is the job's last: the failure is then
+// final and recorded as such instead of retried.
+func lastAttempt(row *rivertype.JobRow) bool { return row.Attempt >= row.MaxAttempts }

@@ -1,0 +1,222 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/orders"
+)
+
+// messageWorker delivers one queued outbound message through its conversation's
+// channel and records the outcome.
+type messageWorker struct {
+	river.WorkerDefaults[orders.DeliverMessage]
+	j *Jobs
+}
+
+func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverMessage]) error {
+	svc := w.j.cfg.Service
+	args := job.Args
+	m, err := svc.Store().Message(ctx, args.ShopID, args.MessageID)
+	if errors.Is(err, orders.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("message %s of shop %s no longer exists", args.MessageID, args.ShopID))
+	} else if err != nil {
+		return err
+	}
+	if m.Status != orders.MessageQueued {
+		// A retry after the delivery was recorded: sending again would show the
+		// customer the same message twice.
+		return nil
+	}
+	shop, err := svc.Shop(args.ShopID)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	conv, err := svc.Store().Conversation(ctx, args.ShopID, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	var externalID string
+	ch, err := w.j.cfg.Channels.Get(conv.Channel)
+	if err == nil {
+		externalID, err = ch.Send(ctx, shop, conv, m)
+	}
+	if err != nil {
+		final := bot.IsPermanent(err) || lastAttempt(job.JobRow)
+		if rerr := svc.RecordDelivery(ctx, args.ShopID, m.ID, orders.MessageDelivery{Reason: err.Error()}, final); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		if bot.IsPermanent(err) {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	return svc.RecordDelivery(ctx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true)
+}
+
+// noticeWorker delivers a notice to the shop's staff.
+type noticeWorker struct {
+	river.WorkerDefaults[orders.DeliverNotice]
+	j *Jobs
+}
+
+func (w *noticeWorker) Work(ctx context.Context, job *river.Job[orders.DeliverNotice]) error {
+	svc := w.j.cfg.Service
+	n, err := svc.Store().Notice(ctx, job.Args.ShopID, job.Args.NoticeID)
+	if errors.Is(err, orders.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("notice %s of shop %s no longer exists", job.Args.NoticeID, job.Args.ShopID))
+	} else if err != nil {
+		return err
+	}
+	shop, err := svc.Shop(n.ShopID)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	if w.j.cfg.Notifier == nil {
+		// No operator chat is configured: the notice stays listed in the API, and the
+		// log carries it for whoever runs chatpay.
+		w.j.log.Info("notice for shop staff", "shop", n.ShopID, "kind", n.Kind, "order_id", n.OrderID, "text", n.Text)
+		return nil
+	}
+	if err := w.j.cfg.Notifier.Notify(ctx, shop, n); err != nil {
+		if bot.IsPermanent(err) {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// refundWorker asks the gateway to refund and records its answer. The refund's
+// idempotency key is deterministic, so a retry after a lost answer cannot refund twice.
+type refundWorker struct {
+	river.WorkerDefaults[orders.ProcessRefund]
+	j *Jobs
+}
+
+func (w *refundWorker) Work(ctx context.Context, job *river.Job[orders.ProcessRefund]) error {
+	svc := w.j.cfg.Service
+	args := job.Args
+	r, err := svc.Store().Refund(ctx, args.ShopID, args.RefundID)
+	if errors.Is(err, orders.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("refund %s of shop %s no longer exists", args.RefundID, args.ShopID))
+	} else if err != nil {
+		return err
+	}
+	if r.Status != orders.RefundPending {
+		return nil
+	}
+	p, err := svc.Store().Payment(ctx, args.ShopID, r.PaymentID)
+	if err != nil {
+		return err
+	}
+	var sessionID string
+	if p.AttemptID != "" {
+		a, err := svc.Store().Attempt(ctx, args.ShopID, p.AttemptID)
+		if err != nil && !errors.Is(err, orders.ErrNotFound) {
+			return err
+		}
+		if a != nil {
+			sessionID = a.SessionID
+		}
+	}
+	gw, err := w.j.cfg.Gateways.Get(args.ShopID, p.Gateway)
+	if err != nil {
+		// The gateway was disabled since the payment: nobody can refund automatically.
+		return svc.CompleteRefund(ctx, args.ShopID, r.ID, orders.RefundResult{Reason: orders.ErrorMessage(err)})
+	}
+	res, err := gw.Refund(ctx, gateway.RefundRequest{
+		PaymentRef:     p.GatewayRef,
+		SessionID:      sessionID,
+		Amount:         r.Amount,
+		Currency:       r.Currency,
+		IdempotencyKey: r.IdempotencyKey,
+	})
+	if err != nil {
+		// A gateway that says the request itself is wrong will say so again; anything
+		// else (timeouts, 5xx) is worth retrying until the attempts run out.
+		if orders.ErrorCode(err) == orders.EINVALID || orders.ErrorCode(err) == orders.ECONFLICT || lastAttempt(job.JobRow) {
+			return svc.CompleteRefund(ctx, args.ShopID, r.ID, orders.RefundResult{Reason: orders.ErrorMessage(err)})
+		}
+		return err
+	}
+	return svc.CompleteRefund(ctx, args.ShopID, r.ID, orders.RefundResult{Succeeded: true, GatewayRef: res.ID})
+}
+
+// reconcileWorker asks gateways about attempts left unconfirmed and applies what they
+// say, as if the webhook had arrived. Its event IDs are deterministic per session and
+// status, so running twice, or alongside the real webhook, changes nothing twice.
+type reconcileWorker struct {
+	river.WorkerDefaults[orders.ReconcileAttempts]
+	j *Jobs
+}
+
+// reconcileBatch bounds the work of one run; the next run picks up the rest.
+const reconcileBatch = 200
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[orders.ReconcileAttempts]) error {
+	_, err := w.j.Reconcile(ctx)
+	return err
+}
+
+// Reconcile runs one reconciliation pass and returns how many attempts it settled.
+func (j *Jobs) Reconcile(ctx context.Context) (int, error) {
+	svc := j.cfg.Service
+	now := svc.Now()
+	stale, err := svc.Store().StaleAttempts(ctx, now.Add(-j.cfg.ReconcileWindow), now.Add(-j.cfg.ReconcileAfter), reconcileBatch)
+	if err != nil {
+		return 0, err
+	}
+	var settled int
+	var errs []error
+	for _, a := range stale {
+		if a.SessionID == "" {
+			continue // the gateway never created a session: there is nothing to ask
+		}
+		gw, err := j.cfg.Gateways.Get(a.ShopID, a.Gateway)
+		if err != nil {
+			continue
+		}
+		st, err := gw.SessionStatus(ctx, a.SessionID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("attempt %s: %w", a.ID, err))
+			continue
+		}
+		switch st.Status {
+		case orders.EventSucceeded, orders.EventFailed, orders.EventPending:
+		default:
+			continue // the customer has not finished; ask again next time
+		}
+		if st.Status == orders.EventPending && a.Status == orders.AttemptPending {
+			continue
+		}
+		ev := &orders.GatewayEvent{
+			ShopID:     a.ShopID,
+			Gateway:    a.Gateway,
+			EventID:    "reconcile:" + a.SessionID + ":" + st.Status,
+			Type:       st.Status,
+			SessionID:  a.SessionID,
+			PaymentRef: st.PaymentRef,
+			Amount:     st.Amount,
+			Currency:   st.Currency,
+			Reason:     st.Reason,
+			ReceivedAt: time.Now().UTC(),
+		}
+		res, err := svc.ApplyEvent(ctx, ev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("attempt %s: %w", a.ID, err))
+			continue
+		}
+		if !res.Duplicate && res.Outcome == orders.OutcomeApplied {
+			settled++
+			j.log.Info("reconciled payment attempt", "shop", a.ShopID, "attempt_id", a.ID, "gateway", a.Gateway, "status", st.Status)
+		}
+	}
+	return settled, errors.Join(errs...)
+}
