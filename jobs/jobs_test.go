@@ -1,0 +1,217 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/bot/webchat"
+	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/gateway/sandbox"
+	"github.com/chatpay/chatpay/orders"
+	"github.com/chatpay/chatpay/orders/sqlite"
+	"github.com/chatpay/chatpay/templates"
+)
+
+// recordingChannel is a chat platform that records what it was asked to send and
+// fails the way it is told to.
+type recordingChannel struct {
+	mu   sync.Mutex
+	sent []string
+	fail error
+}
+
+func (c *recordingChannel) Name() string { return "telegram" }
+
+func (c *recordingChannel) Send(_ context.Context, _ *orders.Shop, _ *orders.Conversation, m *orders.Message) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail != nil {
+		return "", c.fail
+	}
+	c.sent = append(c.sent, m.ID)
+	return "ext-" + m.ID, nil
+}
+
+type bundle struct {
+	svc     *orders.Service
+	jobs    *Jobs
+	store   *sqlite.Store
+	chat    *recordingChannel
+	sandbox *sandbox.Engine
+	shop    *orders.Shop
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.Migrate(ctx))
+	tpl, err := templates.New()
+	require.NoError(t, err)
+	shop := &orders.Shop{ID: "shop-a", Name: "A", Currency: "VND", Locale: "en", SendPaidConfirmation: true, Gateways: []string{"sandbox"}}
+	svc, err := orders.NewService(orders.Config{
+		Shops: []*orders.Shop{shop}, Store: st, Renderer: bot.Renderer{Templates: tpl},
+		PublicURL: "https://pay.example", LinkKey: make([]byte, orders.LinkKeyLen),
+	})
+	require.NoError(t, err)
+
+	// The sandbox delivers its webhooks nowhere in these tests: the workers are what
+	// is under test, and they talk to the gateway directly.
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	t.Cleanup(sink.Close)
+	sb := sandbox.New(sandbox.Options{PublicURL: "https://pay.example", WebhookURL: func(string) string { return sink.URL }})
+	t.Cleanup(func() { sb.Close() })
+	reg := gateway.NewRegistry()
+	reg.Add(shop.ID, sb.Gateway(shop.ID, "secret"))
+
+	chat := &recordingChannel{}
+	j, err := New(Config{
+		Service: svc, Gateways: reg,
+		Channels: bot.Channels{orders.ChannelWebchat: webchat.Channel{}, "telegram": chat},
+	})
+	require.NoError(t, err)
+	return &bundle{svc: svc, jobs: j, store: st, chat: chat, sandbox: sb, shop: shop}
+}
+
+func job[T river.JobArgs](args T, attempt int) *river.Job[T] {
+	return &river.Job[T]{JobRow: &rivertype.JobRow{Attempt: attempt, MaxAttempts: 5, Kind: args.Kind()}, Args: args}
+}
+
+func (b *bundle) order(t *testing.T, channel string) *orders.Order {
+	t.Helper()
+	o, err := b.svc.CreateOrder(context.Background(), b.shop.ID, orders.CreateOrderInput{
+		Customer: orders.Customer{Channel: channel, ExternalID: "12345"},
+		Items:    []orders.Item{{Name: "Tea", Quantity: 2, UnitPrice: 50000}},
+		Currency: "VND",
+	})
+	require.NoError(t, err)
+	return o
+}
+
+func TestDeliverMessageSendsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o := b.order(t, "telegram")
+	ms, err := b.store.OrderMessages(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	w := &messageWorker{j: b.jobs}
+	args := orders.DeliverMessage{ShopID: b.shop.ID, MessageID: ms[0].ID}
+
+	require.NoError(t, w.Work(ctx, job(args, 1)))
+	// River may run a job again (a crash after Work, a rescue): nothing is sent twice.
+	require.NoError(t, w.Work(ctx, job(args, 2)))
+	require.Equal(t, []string{ms[0].ID}, b.chat.sent)
+	m, err := b.store.Message(ctx, b.shop.ID, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageSent, m.Status)
+	require.Equal(t, "ext-"+m.ID, m.ExternalID)
+}
+
+func TestDeliverMessageFailures(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o := b.order(t, "telegram")
+	ms, err := b.store.OrderMessages(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	w := &messageWorker{j: b.jobs}
+	args := orders.DeliverMessage{ShopID: b.shop.ID, MessageID: ms[0].ID}
+
+	// A passing failure is retried and the message stays queued with its reason.
+	b.chat.fail = errors.New("telegram: 502 bad gateway")
+	err = w.Work(ctx, job(args, 1))
+	require.ErrorContains(t, err, "502")
+	m, err := b.store.Message(ctx, b.shop.ID, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageQueued, m.Status)
+	require.Contains(t, m.FailureReason, "502")
+
+	// A permanent one gives up at once, marks the message failed and tells the owner.
+	b.chat.fail = &bot.PermanentError{Reason: "Forbidden: bot was blocked by the user"}
+	err = w.Work(ctx, job(args, 2))
+	var cancel *rivertype.JobCancelError
+	require.ErrorAs(t, err, &cancel)
+	m, err = b.store.Message(ctx, b.shop.ID, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageFailed, m.Status)
+	notices, err := b.store.Notices(ctx, b.shop.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, notices, 1)
+	require.Equal(t, orders.NoticeMessageFailed, notices[0].Kind)
+}
+
+// paid creates an order and pays it through the sandbox, as the webhook would.
+func (b *bundle) paid(t *testing.T) (*orders.Order, *orders.Attempt) {
+	t.Helper()
+	ctx := context.Background()
+	o := b.order(t, orders.ChannelWebchat)
+	a, o, err := b.svc.StartAttempt(ctx, o.Link.Token, "sandbox")
+	require.NoError(t, err)
+	g, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	sess, err := g.CreateSession(ctx, gateway.SessionRequest{ShopID: b.shop.ID, OrderID: o.ID, AttemptID: a.ID, Amount: a.Amount, Currency: a.Currency, ReturnURL: "https://pay.example/r"})
+	require.NoError(t, err)
+	require.NoError(t, b.svc.AttachSession(ctx, a, sess.ID))
+	_, err = b.sandbox.Complete(ctx, sess.ID, sandbox.Outcome("success"), sandbox.Delivery("none"))
+	require.NoError(t, err)
+	return o, a
+}
+
+func TestReconcileAndRefund(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.jobs.cfg.ReconcileAfter = -1 // every attempt is old enough in this test
+	o, _ := b.paid(t)
+
+	n, err := b.jobs.Reconcile(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got, err := b.svc.Order(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusPaid, got.Status)
+	// A second pass finds nothing left to settle and changes nothing.
+	n, err = b.jobs.Reconcile(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+
+	amount := int64(40000)
+	r, err := b.svc.CreateRefund(ctx, b.shop.ID, o.ID, &amount)
+	require.NoError(t, err)
+	w := &refundWorker{j: b.jobs}
+	args := orders.ProcessRefund{ShopID: b.shop.ID, RefundID: r.ID}
+	require.NoError(t, w.Work(ctx, job(args, 1)))
+	require.NoError(t, w.Work(ctx, job(args, 2)), "a rerun of a completed refund is a no-op")
+	r, err = b.store.Refund(ctx, b.shop.ID, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.RefundSucceeded, r.Status)
+	require.NotEmpty(t, r.GatewayRef)
+	got, err = b.svc.Order(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.PaymentPartiallyRefunded, got.PaymentStatus)
+	require.EqualValues(t, 40000, got.Payments[0].RefundedAmount)
+}
+
+func TestReconcileLeavesRecentAttempts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.jobs.cfg.ReconcileAfter = 1 << 40 // nothing is old enough
+	b.paid(t)
+	n, err := b.jobs.Reconcile(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
