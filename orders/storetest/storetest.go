@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"Ping", testPing},
 		{"Jobs", testJobs},
 		{"RollbackLeavesNothing", testRollback},
+		{"ReadInsideTx", testReadInsideTx},
 		{"TenantIsolation", testTenantIsolation},
 		{"RaceUpdateOrder", testRaceUpdateOrder},
 		{"RaceInsertEvent", testRaceInsertEvent},
@@ -1004,6 +1005,28 @@ func testRollback(t *testing.T, h Harness) {
 		fresh, err := tx.InsertEvent(ctx, ev)
 		require.NoError(t, err)
 		require.True(t, fresh)
+		return nil
+	})
+}
+
+// testReadInsideTx checks that Store reads work while a transaction is open: the
+// Service reads through the Store inside InTx (RecordDelivery), so a store whose reads
+// wait for the transaction's connection would deadlock.
+func testReadInsideTx(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	inTx(t, h, func(tx orders.Tx) error {
+		lo, err := tx.LockOrder(ctx, shopA, o.ID)
+		if err != nil {
+			return err
+		}
+		lo.Status, lo.UpdatedAt = orders.StatusCancelled, at(1)
+		if err := tx.UpdateOrder(ctx, lo); err != nil {
+			return err
+		}
+		got, err := h.Store.Order(ctx, shopA, o.ID)
+		require.NoError(t, err)
+		require.Equal(t, orders.StatusAwaitingPayment, got.Status, "a Store read sees only committed state")
 		return nil
 	})
 }
