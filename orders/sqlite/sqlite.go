@@ -80,8 +80,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.writer.SetMaxOpenConns(1)
 	s.writer.SetMaxIdleConns(1)
-	s.writer.SetConnMaxLifetime(0)
-	s.writer.SetConnMaxIdleTime(0)
 	// The writer connects first, so the file exists and is in WAL mode before any
 	// reader opens it.
 	if err := s.writer.PingContext(ctx); err != nil {

@@ -3,7 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/stretchr/testify/require"
 
@@ -87,4 +91,82 @@ func TestOpenMemory(t *testing.T) {
 	require.NoError(t, s.Migrate(ctx))
 	require.NoError(t, s.Ping(ctx))
 	require.NoError(t, s.Close())
+}
+
+// TestJobClientWorksEnqueuedJobs checks the whole job path on SQLite: a job enqueued in
+// InTx is picked up by the worker client from JobClient, which shares the writer pool.
+func TestJobClientWorksEnqueuedJobs(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := setup(t)
+
+	worked := make(chan orders.DeliverMessage, 1)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[orders.DeliverMessage]) error {
+		worked <- job.Args
+		return nil
+	}))
+	client, err := s.JobClient(&river.Config{
+		Queues:   map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}},
+		Workers:  workers,
+		TestOnly: true,
+	})
+	require.NoError(t, err)
+	require.NoError(t, client.Start(ctx))
+	t.Cleanup(func() { require.NoError(t, client.Stop(context.Background())) })
+
+	want := orders.DeliverMessage{ShopID: "shop-a", MessageID: orders.NewID()}
+	require.NoError(t, s.InTx(ctx, func(tx orders.Tx) error { return tx.Enqueue(ctx, want) }))
+	select {
+	case got := <-worked:
+		require.Equal(t, want, got)
+	case <-ctx.Done():
+		t.Fatal("the enqueued job was never worked")
+	}
+}
+
+// BenchmarkCreateOrderTx measures the transaction behind Service.CreateOrder: a code,
+// the conversation, the order and its link, the order card and its delivery job.
+func BenchmarkCreateOrderTx(b *testing.B) {
+	ctx := context.Background()
+	s := setup(b)
+	for b.Loop() {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		o := &orders.Order{
+			ID: orders.NewID(), ShopID: "shop-a", Status: orders.StatusAwaitingPayment,
+			PaymentStatus: orders.PaymentUnpaid, PaymentMethod: orders.MethodOnline, Currency: "VND",
+			Items: []orders.Item{{Name: "Tea", Quantity: 2, UnitPrice: 45000}}, Total: 90000,
+			Customer: orders.Customer{Channel: orders.ChannelTelegram, ExternalID: "42"},
+			Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now,
+		}
+		tok := orders.NewLinkToken()
+		o.Link = &orders.PaymentLink{OrderID: o.ID, TokenHash: orders.HashLinkToken(tok), SealedToken: []byte(tok), CreatedAt: now}
+		err := s.InTx(ctx, func(tx orders.Tx) error {
+			code, err := tx.NextOrderCode(ctx, o.ShopID)
+			if err != nil {
+				return err
+			}
+			o.Code = strconv.FormatInt(code, 10)
+			c := &orders.Conversation{ID: orders.NewID(), ShopID: o.ShopID, Channel: orders.ChannelTelegram, ExternalID: "42", CreatedAt: now}
+			if err := tx.UpsertConversation(ctx, c); err != nil {
+				return err
+			}
+			o.ConversationID = c.ID
+			if err := tx.InsertOrder(ctx, o); err != nil {
+				return err
+			}
+			m := &orders.Message{ID: orders.NewID(), ShopID: o.ShopID, ConversationID: c.ID, OrderID: o.ID,
+				Direction: orders.DirectionOut, Kind: orders.KindOrderCard, Text: "Order #" + o.Code,
+				Buttons: []orders.Button{{Label: "Pay now", URL: "https://example.com/pay/" + tok}},
+				Status:  orders.MessageQueued, CreatedAt: now}
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+			return tx.Enqueue(ctx, orders.DeliverMessage{ShopID: o.ShopID, MessageID: m.ID})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
