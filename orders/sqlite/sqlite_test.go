@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +170,49 @@ func BenchmarkCreateOrderTx(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTwoStoresOneFile checks that two Stores on one file (two chatpay processes, or
+// the server and `chatpay migrate`) serialise their writes: IMMEDIATE transactions
+// wait for the write lock instead of failing to upgrade a read lock, and InTx retries
+// what still comes back SQLITE_BUSY.
+func TestTwoStoresOneFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chatpay.db")
+	var stores []*sqlite.Store
+	for range 2 {
+		s, err := sqlite.Open(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		require.NoError(t, s.Migrate(ctx))
+		stores = append(stores, s)
+	}
+
+	const n = 20
+	codes := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = stores[i%2].InTx(ctx, func(tx orders.Tx) error {
+				// Read before writing, the pattern that deadlocks DEFERRED transactions.
+				if _, err := tx.RefundsTotal(ctx, "shop-a", "p"); err != nil {
+					return err
+				}
+				c, err := tx.NextOrderCode(ctx, "shop-a")
+				codes[i] = c
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	slices.Sort(codes)
+	for i, c := range codes {
+		require.Equal(t, int64(1001+i), c)
 	}
 }

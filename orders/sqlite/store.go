@@ -71,6 +71,9 @@ func (s *Store) OrderMessages(ctx context.Context, shopID, orderID string) ([]*o
 
 // Notices returns the shop's latest notices, newest first.
 func (s *Store) Notices(ctx context.Context, shopID string, limit int) ([]*orders.Notice, error) {
+	if limit <= 0 {
+		limit = 50
+	}
 	return queryAll(ctx, s.reader, "notices", scanNotice,
 		`SELECT `+noticeColumns+` FROM notices WHERE shop_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, shopID, limit)
 }
