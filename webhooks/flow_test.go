@@ -1,9 +1,12 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -367,5 +370,43 @@ func TestSandboxDelivery(t *testing.T) {
 			require.Equal(t, orders.StatusAwaitingPayment, o.Status, "nothing is paid without a webhook")
 			require.Equal(t, 0.0, webhooks(t, b, "applied"))
 		})
+	})
+}
+
+// TestConcurrentReplays: a gateway that retries before our first answer arrives sends
+// the same event while it is still being applied. Exactly one delivery applies it.
+func TestConcurrentReplays(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		c := b.order(t, "shop1")
+		body := eventBody("evt_1", "checkout.succeeded", c.session.ID, 330000, "VND")
+		const n = 8
+		statuses := make(chan int, n)
+		for range n {
+			go func() {
+				req, err := http.NewRequest(http.MethodPost, b.server.URL+"/webhooks/sandbox/shop1", bytes.NewReader(body))
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				req.Header.Set(sandbox.SignatureHeader, sandbox.Sign(secret1, body, time.Now()))
+				resp, err := b.server.Client().Do(req)
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				resp.Body.Close()
+				statuses <- resp.StatusCode
+			}()
+		}
+		for range n {
+			require.Equal(t, 200, <-statuses)
+		}
+		o := b.reload(t, c.order)
+		require.Equal(t, orders.StatusPaid, o.Status)
+		require.Len(t, o.Payments, 1)
+		require.Equal(t, []string{orders.KindOrderCard, orders.KindPaidConfirmation}, b.messageKinds(t, o))
+		require.Equal(t, 1.0, b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "applied"))
+		require.Equal(t, float64(n-1), b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "duplicate"))
 	})
 }
