@@ -112,6 +112,9 @@ func describeType(t reflect.Type) string {
 	if t == nil {
 		return "a different type"
 	}
+	if t == reflect.TypeFor[externalID]() {
+		return "a string or an integer"
+	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return "an integer"
@@ -174,7 +177,16 @@ func (e *externalID) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if _, err := strconv.ParseInt(string(b), 10, 64); err != nil {
-		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[string]()}
+		value := "number " + string(b)
+		switch b[0] {
+		case '{':
+			value = "object"
+		case '[':
+			value = "array"
+		case 't', 'f':
+			value = "bool"
+		}
+		return &json.UnmarshalTypeError{Value: value, Type: reflect.TypeFor[externalID]()}
 	}
 	*e = externalID(b)
 	return nil

@@ -70,9 +70,10 @@ func TestDecodeCreateOrder(t *testing.T) {
 		{"ItemsObject", `{"items": {"name": "a"}}`, "items", "must be an array, not object"},
 		{"ItemNotObject", `{"items": [3]}`, "items[0]", "must be an object"},
 		{"CustomerNotObject", `{"customer": "Lan"}`, "customer", "must be an object"},
+		{"ExternalIDObject", `{"customer": {"channel": "webchat", "external_id": {}}}`, "customer.external_id", "must be a string or an integer, not object"},
 		{"ShipOnPaymentString", `{"ship_on_payment": "yes"}`, "ship_on_payment", "must be true or false, not string"},
 		{"MetadataValueNumber", `{"metadata": {"a": 1}}`, "metadata", "values must be strings, not number"},
-		{"ExternalIDFraction", `{"customer": {"channel": "telegram", "external_id": 1.5}}`, "customer.external_id", "must be a string, not number 1.5"},
+		{"ExternalIDFraction", `{"customer": {"channel": "telegram", "external_id": 1.5}}`, "customer.external_id", "must be a string or an integer, not number 1.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

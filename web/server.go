@@ -121,15 +121,19 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Register attaches every route to r, and takes over r's 404 and 405 answers: JSON
-// under /api, an HTML page elsewhere. Middleware the caller installed with r.Use (gin's
-// recovery, say) still runs first.
+// under /api, an HTML page elsewhere. It turns on r.HandleMethodNotAllowed, so a wrong
+// method on any route of r (the caller's too) answers 405 with an Allow header.
+// Middleware the caller installed with r.Use (gin's recovery, say) still runs first.
 func (s *Server) Register(r *gin.Engine) {
 	r.HandleMethodNotAllowed = true
 	common := []gin.HandlerFunc{s.observe, s.recover, s.secureHeaders}
 
 	root := r.Group("/", common...)
+	// Load balancers probe with GET or HEAD.
 	root.GET("/healthz", s.healthz)
+	root.HEAD("/healthz", s.healthz)
 	root.GET("/readyz", s.readyz)
+	root.HEAD("/readyz", s.readyz)
 	root.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
 
 	api := root.Group("/api/v1", s.authenticate)

@@ -884,6 +884,8 @@ func TestOperationalEndpoints(t *testing.T) {
 	rec = b.request(http.MethodGet, "/readyz", nil, nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"status": "ok"}`, rec.Body.String())
+	require.Equal(t, http.StatusOK, b.request(http.MethodHead, "/healthz", nil, nil).Code)
+	require.Equal(t, http.StatusOK, b.request(http.MethodHead, "/readyz", nil, nil).Code)
 
 	down := setup(t, func(o *setupOpts) {
 		o.ready = func(context.Context) error { return errors.New("store unreachable") }
