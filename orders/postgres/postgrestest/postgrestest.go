@@ -62,8 +62,14 @@ func Open(t testing.TB) *postgres.Store {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, err := s.Pool().Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		// The code under test may have closed the store already (Main.Close does), so
+		// the schema is dropped over a connection of its own.
 		s.Close()
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			_, err = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+			conn.Close(ctx)
+		}
 		if err != nil {
 			t.Errorf("postgrestest: drop schema %s: %v", schema, err)
 		}

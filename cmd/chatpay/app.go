@@ -1,0 +1,472 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/bot/webchat"
+	"github.com/chatpay/chatpay/configs"
+	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/gateway/sandbox"
+	"github.com/chatpay/chatpay/jobs"
+	"github.com/chatpay/chatpay/orders"
+	"github.com/chatpay/chatpay/orders/postgres"
+	"github.com/chatpay/chatpay/orders/sqlite"
+	"github.com/chatpay/chatpay/templates"
+	"github.com/chatpay/chatpay/web"
+	"github.com/chatpay/chatpay/webhooks"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+// Version returns the build's version: the linker-set one, else the module's.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+// Run parses the command line and runs the command it names until ctx is done.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("chatpay "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config file overlaid on the embedded default (or CHATPAY_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (commands: serve, migrate, version)", fs.Arg(0))
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "chatpay", Version())
+		return nil
+	case "serve", "migrate":
+	default:
+		return fmt.Errorf("unknown command %q (commands: serve, migrate, version)", cmd)
+	}
+	cfg, err := configs.Load(*configPath, env)
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg)
+	m.Stdout = stdout
+	m.Logger = newLogger(cfg, stderr)
+	if cmd == "migrate" {
+		return m.Migrate(ctx)
+	}
+	if err := m.Open(ctx); err != nil {
+		_ = m.Close(context.Background())
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), m.Config.HTTP.ShutdownTimeout.Std())
+	defer cancel()
+	return m.Close(shutdownCtx)
+}
+
+// newLogger logs text on a terminal and JSON otherwise, unless configured.
+func newLogger(cfg *configs.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.Log.Format
+	if format == "" || format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Store is what Main needs from either store beyond orders.Store.
+type Store interface {
+	orders.Store
+	Migrate(ctx context.Context) error
+}
+
+// jobRunner is a River client of either driver.
+type jobRunner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// Main is the whole chatpay process. End-to-end tests start it for real on a free
+// port: NewMain, set Listener (optional), Open, drive it over HTTP, Close.
+type Main struct {
+	Config *configs.Config
+	Logger *slog.Logger
+	Stdout io.Writer
+	// Listener, when set, is used instead of listening on Config.HTTP.Addr.
+	Listener net.Listener
+	// OpenStore, when set, replaces opening Config.DatabaseURL (tests use it to give
+	// each test its own Postgres schema).
+	OpenStore func(ctx context.Context) (Store, error)
+	// SandboxPendingDelay is how long the sandbox keeps a "pending" checkout pending
+	// before it succeeds; zero means the sandbox's default.
+	SandboxPendingDelay time.Duration
+
+	Store    Store
+	Service  *orders.Service
+	Sandbox  *sandbox.Engine
+	Gateways *gateway.Registry
+	Jobs     *jobs.Jobs
+	Registry *prometheus.Registry
+	// APIKeys maps each API key to its shop, including the generated demo key.
+	APIKeys map[string]string
+	// URL is the base URL the server listens on once Open returns.
+	URL string
+
+	runner jobRunner
+	server *http.Server
+	served chan error
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg *configs.Config) *Main {
+	return &Main{Config: cfg, Logger: slog.Default(), Stdout: io.Discard}
+}
+
+// openStore opens the configured store.
+func (m *Main) openStore(ctx context.Context) (Store, error) {
+	if m.OpenStore != nil {
+		return m.OpenStore(ctx)
+	}
+	u := m.Config.DatabaseURL
+	switch {
+	case strings.HasPrefix(u, "sqlite:"):
+		return sqlite.Open(ctx, strings.TrimPrefix(u, "sqlite:"))
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return postgres.Open(ctx, u, postgres.Options{})
+	}
+	return nil, fmt.Errorf("config: database_url: want sqlite:PATH or postgres://…")
+}
+
+// Migrate applies the store's migrations.
+func (m *Main) Migrate(ctx context.Context) error {
+	st, err := m.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	m.Logger.Info("migrations applied", "database", redactURL(m.Config.DatabaseURL))
+	return nil
+}
+
+// Open starts chatpay: store and migrations, secrets, service, gateways, jobs and the
+// HTTP server. It returns once the server accepts connections.
+func (m *Main) Open(ctx context.Context) error {
+	started := time.Now()
+	cfg := m.Config
+	var err error
+	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	if err := m.Store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	linkKey, err := m.linkKey(ctx)
+	if err != nil {
+		return err
+	}
+	shops, secrets, err := m.shops(ctx)
+	if err != nil {
+		return err
+	}
+	pages, err := templates.New()
+	if err != nil {
+		return err
+	}
+	m.Service, err = orders.NewService(orders.Config{
+		Shops:     shops,
+		Store:     m.Store,
+		Renderer:  bot.Renderer{Templates: pages},
+		PublicURL: cfg.HTTP.PublicURL,
+		LinkKey:   linkKey,
+	})
+	if err != nil {
+		return err
+	}
+
+	if m.Listener == nil {
+		if m.Listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+		}
+	}
+	m.URL = "http://" + m.Listener.Addr().String()
+
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	m.Sandbox = sandbox.New(sandbox.Options{
+		PublicURL: cfg.HTTP.PublicURL,
+		WebhookURL: func(shopID string) string {
+			// The sandbox stands in for a remote gateway, so it calls our public URL
+			// like one would; tests on a free port set public_url to the listener.
+			return cfg.HTTP.PublicURL + "/webhooks/sandbox/" + shopID
+		},
+		PendingDelay: m.SandboxPendingDelay,
+		Logger:       m.Logger.With("component", "sandbox"),
+	})
+	m.Gateways = gateway.NewRegistry()
+	for _, sh := range cfg.Shops {
+		if sh.Gateways.Sandbox != nil {
+			m.Gateways.Add(sh.ID, m.Sandbox.Gateway(sh.ID, secrets[sh.ID]))
+		}
+	}
+
+	m.Jobs, err = jobs.New(jobs.Config{
+		Service:        m.Service,
+		Gateways:       m.Gateways,
+		Channels:       bot.Channels{orders.ChannelWebchat: webchat.Channel{}},
+		ReconcileAfter: cfg.Jobs.ReconcileAfter.Std(),
+		ReconcileEvery: cfg.Jobs.ReconcileEvery.Std(),
+		Logger:         m.Logger.With("component", "jobs"),
+		Registerer:     m.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	if m.runner, err = m.jobClient(); err != nil {
+		return err
+	}
+	if err := m.runner.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.Use(gin.Recovery())
+	engine.ContextWithFallback = true
+	srv, err := web.New(web.Config{
+		Service:    m.Service,
+		Gateways:   m.Gateways,
+		Sandbox:    m.Sandbox,
+		Pages:      pages,
+		APIKeys:    m.APIKeys,
+		Ready:      m.Store.Ping,
+		Gatherer:   m.Registry,
+		Registerer: m.Registry,
+		Logger:     m.Logger.With("component", "http"),
+	})
+	if err != nil {
+		return err
+	}
+	srv.Register(engine)
+	(&webhooks.Handler{
+		Service:  m.Service,
+		Gateways: m.Gateways,
+		Logger:   m.Logger.With("component", "webhooks"),
+		Metrics:  webhooks.NewMetrics(m.Registry),
+	}).Register(engine)
+
+	m.server = &http.Server{
+		Handler:           engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(m.Listener) }()
+
+	m.Logger.Info("chatpay ready", "version", Version(), "listen", m.URL, "public_url", cfg.HTTP.PublicURL,
+		"database", redactURL(cfg.DatabaseURL), "shops", len(shops), "startup", time.Since(started).Round(time.Millisecond).String())
+	m.printWelcome(shops)
+	return nil
+}
+
+// Close stops accepting requests, lets in-flight requests and jobs finish (until ctx
+// is done), then closes the store.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.server != nil {
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	} else if m.Listener != nil {
+		_ = m.Listener.Close()
+	}
+	if m.runner != nil {
+		if err := m.runner.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("jobs shutdown: %w", err))
+		}
+	}
+	if m.Sandbox != nil {
+		_ = m.Sandbox.Close()
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// jobClient builds the River client for the configured store.
+func (m *Main) jobClient() (jobRunner, error) {
+	rc := m.Jobs.RiverConfig()
+	switch st := m.Store.(type) {
+	case *sqlite.Store:
+		return st.JobClient(rc)
+	case *postgres.Store:
+		return st.JobClient(rc)
+	}
+	return nil, fmt.Errorf("no job runner for store %T", m.Store)
+}
+
+// linkKey returns the key that seals payment-link tokens: the configured secret_key,
+// or one generated on first start and kept in the store so links survive restarts.
+func (m *Main) linkKey(ctx context.Context) ([]byte, error) {
+	enc := m.Config.SecretKey
+	if enc == "" {
+		var err error
+		enc, err = m.Store.Secret(ctx, "link_key", func() (string, error) {
+			return randomString(orders.LinkKeyLen, base64.StdEncoding)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("link key: %w", err)
+		}
+	}
+	key, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(key) != orders.LinkKeyLen {
+		return nil, fmt.Errorf("config: secret_key: want %d random bytes, base64-encoded", orders.LinkKeyLen)
+	}
+	return key, nil
+}
+
+// shops turns the configured shops into domain shops, collects their API keys and
+// returns each shop's sandbox webhook secret. The embedded demo shop has neither key
+// nor secret in its config: both are generated on first start, stored, and the key is
+// printed, so no installation ever runs with a well-known credential.
+func (m *Main) shops(ctx context.Context) ([]*orders.Shop, map[string]string, error) {
+	m.APIKeys = map[string]string{}
+	secrets := map[string]string{}
+	var out []*orders.Shop
+	for _, sh := range m.Config.Shops {
+		keys := append([]string(nil), sh.APIKeys...)
+		if len(keys) == 0 {
+			key, err := m.Store.Secret(ctx, "api_key:"+sh.ID, func() (string, error) {
+				s, err := randomString(24, base64.RawURLEncoding)
+				return "cp_" + sh.ID + "_" + s, err
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			keys = append(keys, key)
+		}
+		for _, k := range keys {
+			m.APIKeys[k] = sh.ID
+		}
+		shop := &orders.Shop{
+			ID:                   sh.ID,
+			Name:                 sh.Name,
+			Currency:             sh.Currency,
+			Locale:               sh.Locale,
+			DisplayToman:         sh.DisplayToman,
+			SendPaidConfirmation: sh.PaidConfirmation(),
+		}
+		if sb := sh.Gateways.Sandbox; sb != nil {
+			shop.Gateways = append(shop.Gateways, "sandbox")
+			secret := sb.WebhookSecret
+			if secret == "" {
+				var err error
+				secret, err = m.Store.Secret(ctx, "sandbox_webhook_secret:"+sh.ID, func() (string, error) {
+					return randomString(32, base64.RawURLEncoding)
+				})
+				if err != nil {
+					return nil, nil, err
+				}
+			}
+			secrets[sh.ID] = secret
+		}
+		out = append(out, shop)
+	}
+	return out, secrets, nil
+}
+
+// printWelcome tells whoever started chatpay how to use it: the URL and, for shops
+// whose keys were generated, their API key.
+func (m *Main) printWelcome(shops []*orders.Shop) {
+	fmt.Fprintf(m.Stdout, "chatpay %s is listening on %s (public URL %s)\n", Version(), m.URL, m.Config.HTTP.PublicURL)
+	for _, sh := range m.Config.Shops {
+		if len(sh.APIKeys) > 0 {
+			continue
+		}
+		for k, id := range m.APIKeys {
+			if id == sh.ID {
+				fmt.Fprintf(m.Stdout, "shop %q API key: %s\n", sh.ID, k)
+				fmt.Fprintf(m.Stdout, "  try: curl -H 'Authorization: Bearer %s' %s/api/v1/orders\n", k, m.Config.HTTP.PublicURL)
+			}
+		}
+	}
+}
+
+func randomString(n int, enc *base64.Encoding) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return enc.EncodeToString(b), nil
+}
+
+// redactURL hides a database URL's password in logs.
+func redactURL(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.LastIndex(u, "@"); j > i {
+			if k := strings.Index(u[i+3:j], ":"); k >= 0 {
+				return u[:i+3+k] + ":***" + u[j:]
+			}
+		}
+	}
+	return u
+}
