@@ -107,8 +107,10 @@ func (j *Jobs) RiverConfig() *river.Config {
 		FetchPollInterval: 100 * time.Millisecond,
 		FetchCooldown:     50 * time.Millisecond,
 		JobTimeout:        time.Minute,
-		Logger:            j.log,
-		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(j.measure)},
+		// River reports its routine work (job counts every few seconds) at info;
+		// chatpay's log keeps River's warnings and errors only.
+		Logger:     slog.New(minLevel{j.log.Handler(), slog.LevelWarn}),
+		Middleware: []rivertype.Middleware{river.WorkerMiddlewareFunc(j.measure)},
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(j.cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return orders.ReconcileAttempts{}, nil },
@@ -135,3 +137,21 @@ func (j *Jobs) measure(ctx context.Context, job *rivertype.JobRow, doInner func(
 // lastAttempt reports whether a failing run is the job's last: the failure is then
 // final and recorded as such instead of retried.
 func lastAttempt(row *rivertype.JobRow) bool { return row.Attempt >= row.MaxAttempts }
+
+// minLevel drops records below a level, whatever the wrapped handler would accept.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
+}
