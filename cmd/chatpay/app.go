@@ -352,6 +352,17 @@ func (m *Main) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// StopJobs stops working background jobs (they keep being queued). Benchmarks use it
+// to measure the request path alone.
+func (m *Main) StopJobs(ctx context.Context) error {
+	if m.runner == nil {
+		return nil
+	}
+	err := m.runner.Stop(ctx)
+	m.runner = nil
+	return err
+}
+
 // jobClient builds the River client for the configured store.
 func (m *Main) jobClient() (jobRunner, error) {
 	rc := m.Jobs.RiverConfig()
