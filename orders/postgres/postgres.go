@@ -62,6 +62,11 @@ var _ orders.Store = (*Store)(nil)
 // opts.Schema is set, it creates the schema if needed and puts every connection's
 // search_path on it. Open does not migrate; call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	return open(ctx, url, opts, nil)
+}
+
+// open is Open with a hook that adjusts the pool's configuration (tests trace with it).
+func open(ctx context.Context, url string, opts Options, configure func(*pgxpool.Config)) (*Store, error) {
 	if opts.Schema != "" && !schemaPattern.MatchString(opts.Schema) {
 		return nil, fmt.Errorf("postgres: schema %q must be lower-case letters, digits and '_', starting with a letter or '_'", opts.Schema)
 	}
@@ -85,6 +90,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		})
 		return nil
 	}
+	if configure != nil {
+		configure(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -96,7 +104,15 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.inserter, err = river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: opts.Schema})
+	// Ask River's driver about the server now rather than in the first transaction
+	// that inserts jobs: that transaction's job insert must be the first statement
+	// River sends (see riverTx).
+	driver := riverpgxv5.New(pool)
+	if err := driver.GetExecutor().InitDriver(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s.inserter, err = river.NewClient(driver, &river.Config{Schema: opts.Schema})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: river insert client: %w", err)

@@ -9,17 +9,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatpay/chatpay/orders"
 )
-
-// querier is what both the pool and a transaction offer, so that reads are written
-// once and run either outside or inside a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
 
 // Column lists and scanners. Each scanner reads exactly its column list, in order.
 
@@ -134,7 +127,7 @@ func scanNotice(row pgx.Row) (*orders.Notice, error) {
 }
 
 // getOne runs a query expected to return one row. A missing row is orders.ErrNotFound.
-func getOne[T any](ctx context.Context, q querier, scan func(pgx.Row) (*T, error), sql string, args ...any) (*T, error) {
+func getOne[T any](ctx context.Context, q *pgxpool.Pool, scan func(pgx.Row) (*T, error), sql string, args ...any) (*T, error) {
 	v, err := scan(q.QueryRow(ctx, sql, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, orders.ErrNotFound
@@ -143,7 +136,7 @@ func getOne[T any](ctx context.Context, q querier, scan func(pgx.Row) (*T, error
 }
 
 // getAll runs a query and scans every row.
-func getAll[T any](ctx context.Context, q querier, scan func(pgx.Row) (*T, error), sql string, args ...any) ([]*T, error) {
+func getAll[T any](ctx context.Context, q *pgxpool.Pool, scan func(pgx.Row) (*T, error), sql string, args ...any) ([]*T, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
@@ -172,52 +165,64 @@ const (
 	orderShipmentsSQL = `SELECT ` + shipmentCols + ` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`
 )
 
-// loadOrder reads an order and its payments and shipments in one round trip: the
-// order query (which may lock it) runs first, then the two child queries for the
-// (shop, order) the arguments name. With READ COMMITTED each statement sees what was
-// committed before it started, so the children are read after the lock is held.
-func loadOrder(ctx context.Context, q querier, orderSQL string, orderArgs []any, shopID, orderID string) (*orders.Order, error) {
-	var (
-		o                 *orders.Order
-		found             bool
-		payments          []*orders.Payment
-		shipments         []*orders.Shipment
-		orderErr, scanErr error
-	)
-	b := &pgx.Batch{}
+// orderLoad collects an order and its payments and shipments from three queries
+// queued in one batch: the order query (which may lock the row) first, then the two
+// child queries. With READ COMMITTED each statement sees what was committed before it
+// started, so children read after a lock see every payment committed before it.
+type orderLoad struct {
+	order     *orders.Order
+	payments  []*orders.Payment
+	shipments []*orders.Shipment
+}
+
+func queueOrder(b *pgx.Batch, orderSQL string, orderArgs []any, paymentsSQL, shipmentsSQL string, childArgs []any) *orderLoad {
+	l := &orderLoad{}
 	b.Queue(orderSQL, orderArgs...).QueryRow(func(row pgx.Row) error {
-		o, orderErr = scanOrder(row)
-		if errors.Is(orderErr, pgx.ErrNoRows) {
+		o, err := scanOrder(row)
+		if errors.Is(err, pgx.ErrNoRows) {
 			// Not an error of the batch: returning it would make pgx drop its cached
 			// statements, which only database errors should.
-			orderErr = nil
 			return nil
 		}
-		found = orderErr == nil
-		return orderErr
+		l.order = o
+		return err
 	})
-	b.Queue(orderPaymentsSQL, shopID, orderID).Query(func(rows pgx.Rows) error {
-		payments, scanErr = collect(rows, scanPayment)
-		return scanErr
+	b.Queue(paymentsSQL, childArgs...).Query(func(rows pgx.Rows) error {
+		var err error
+		l.payments, err = collect(rows, scanPayment)
+		return err
 	})
-	b.Queue(orderShipmentsSQL, shopID, orderID).Query(func(rows pgx.Rows) error {
-		shipments, scanErr = collect(rows, scanShipment)
-		return scanErr
+	b.Queue(shipmentsSQL, childArgs...).Query(func(rows pgx.Rows) error {
+		var err error
+		l.shipments, err = collect(rows, scanShipment)
+		return err
 	})
-	if err := q.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	if !found {
+	return l
+}
+
+// result returns the loaded order, orders.ErrNotFound if there was none.
+func (l *orderLoad) result() (*orders.Order, error) {
+	if l.order == nil {
 		return nil, orders.ErrNotFound
 	}
-	o.Payments, o.Shipments = payments, shipments
-	return o, nil
+	l.order.Payments, l.order.Shipments = l.payments, l.shipments
+	return l.order, nil
+}
+
+// loadOrder reads an order by shop and id with its children, in one round trip.
+func (s *Store) loadOrder(ctx context.Context, shopID, id string) (*orders.Order, error) {
+	b := &pgx.Batch{}
+	l := queueOrder(b, `SELECT `+orderCols+` WHERE o.id = $1 AND o.shop_id = $2`, []any{id, shopID},
+		orderPaymentsSQL, orderShipmentsSQL, []any{shopID, id})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return l.result()
 }
 
 // Order returns an order with its link, payments and shipments.
 func (s *Store) Order(ctx context.Context, shopID, id string) (*orders.Order, error) {
-	return loadOrder(ctx, s.pool, `SELECT `+orderCols+` WHERE o.id = $1 AND o.shop_id = $2`,
-		[]any{id, shopID}, shopID, id)
+	return s.loadOrder(ctx, shopID, id)
 }
 
 // OrderByCode returns an order by its human code.
@@ -230,7 +235,7 @@ func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.O
 	if err != nil {
 		return nil, err
 	}
-	return s.Order(ctx, shopID, id)
+	return s.loadOrder(ctx, shopID, id)
 }
 
 // OrderByTokenHash returns the order whose link has this token hash, in any shop.
@@ -243,7 +248,7 @@ func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders
 	if err != nil {
 		return nil, err
 	}
-	return s.Order(ctx, shopID, id)
+	return s.loadOrder(ctx, shopID, id)
 }
 
 // ListOrders returns the shop's orders newest first. A Limit of zero or less means no

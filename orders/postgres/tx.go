@@ -18,7 +18,8 @@ const maxTxAttempts = 4
 
 // InTx runs fn in a READ COMMITTED transaction and commits if fn returns nil. A
 // transaction that fails with a serialization failure or deadlock is retried from the
-// start, so fn must only touch the store.
+// start, so fn must only touch the store. See pipe for how the transaction's
+// statements travel.
 func (s *Store) InTx(ctx context.Context, fn func(orders.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.inTx(ctx, fn)
@@ -29,26 +30,29 @@ func (s *Store) InTx(ctx context.Context, fn func(orders.Tx) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(orders.Tx) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	// Rollback after Commit is a no-op; this one covers errors and panics in fn.
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-
-	t := &tx{s: s, tx: ptx}
+	t := &tx{s: s, p: pipe{pool: s.pool}}
+	// release rolls back unless commit succeeded, also when fn panics.
+	defer t.p.release(ctx)
 	if err := fn(t); err != nil {
 		return err
 	}
 	if len(t.jobs) > 0 {
-		if _, err := s.inserter.InsertManyTx(ctx, ptx, t.jobs); err != nil {
+		t.p.commitWithJobs = true
+		_, err := s.inserter.InsertManyTx(ctx, riverTx{&t.p}, t.jobs)
+		if t.p.done {
+			// COMMIT went with the job insert and succeeded, so the jobs are
+			// committed; anything River did after it (a NOTIFY to wake workers
+			// early) ran on its own and does not undo the transaction.
+			return nil
+		}
+		if err != nil {
+			if t.p.err != nil {
+				return t.p.err // a queued write failed in the same round trip
+			}
 			return fmt.Errorf("postgres: insert jobs: %w", err)
 		}
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
-	}
-	return nil
+	return t.p.commit(ctx)
 }
 
 // retryable reports whether err is a transient failure that running the whole
@@ -65,57 +69,69 @@ func retryable(err error) bool {
 	return false
 }
 
-// dbError turns a unique violation into orders.ErrConflict (wrapped, naming the
-// constraint) and leaves other errors as they are.
-func dbError(what string, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("%s: %w (%s)", what, orders.ErrConflict, pgErr.ConstraintName)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 // tx is the write side of one transaction.
 type tx struct {
-	s  *Store
-	tx pgx.Tx
+	s *Store
+	p pipe
 	// jobs are inserted with one InsertManyTx just before commit: one statement for
 	// all of the transaction's jobs instead of one per Enqueue, with the same effect
 	// (they commit or roll back with everything else).
 	jobs []river.InsertManyParams
+	// pre is what InsertEvent read ahead for the calls that follow it when applying a
+	// gateway event; any other call discards it.
+	pre *prefetch
 }
 
 var _ orders.Tx = (*tx)(nil)
 
-// exec runs a write that must change exactly one row; none means the row does not
-// exist in this shop.
-func (t *tx) exec(ctx context.Context, what, sql string, args ...any) error {
-	tag, err := t.tx.Exec(ctx, sql, args...)
-	if err != nil {
-		return dbError(what, err)
+// one runs a query for one row in this transaction. A missing row is ErrNotFound.
+func one[T any](ctx context.Context, t *tx, scan func(pgx.Row) (*T, error), sql string, args ...any) (*T, error) {
+	var v *T
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		var err error
+		v, err = scan(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // not a failure of the batch; see queueOrder
+		}
+		return err
+	})
+	if err := t.p.send(ctx, b); err != nil {
+		return nil, err
 	}
-	if tag.RowsAffected() == 0 {
-		return orders.ErrNotFound
+	if v == nil {
+		return nil, orders.ErrNotFound
 	}
-	return nil
+	return v, nil
+}
+
+// scalar runs a query for one value in this transaction.
+func scalar[T any](ctx context.Context, t *tx, sql string, args ...any) (T, error) {
+	var v T
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&v) })
+	err := t.p.send(ctx, b)
+	return v, err
+}
+
+// requireRow wraps an UPDATE … RETURNING 1 so that changing no row fails on the
+// server with code (see chatpay_require_row) and the message msg.
+func requireRow(update, code, msg string) string {
+	return `WITH u AS (` + update + `) SELECT chatpay_require_row(count(*), '` + code + `', '` + msg + `') FROM u`
 }
 
 // NextOrderCode returns the shop's next order number, starting at 1001. The upsert
-// locks the shop's counter row until commit, so codes are gap-free per committed
-// order and never repeat.
+// locks the shop's counter row until commit, so codes never repeat.
 func (t *tx) NextOrderCode(ctx context.Context, shopID string) (int64, error) {
-	var next int64
-	err := t.tx.QueryRow(ctx, `INSERT INTO order_codes AS c (shop_id, next) VALUES ($1, 1001)
-		ON CONFLICT (shop_id) DO UPDATE SET next = c.next + 1 RETURNING next`, shopID).Scan(&next)
-	if err != nil {
-		return 0, fmt.Errorf("next order code: %w", err)
-	}
-	return next, nil
+	t.pre = nil
+	return scalar[int64](ctx, t, `INSERT INTO order_codes AS c (shop_id, next) VALUES ($1, 1001)
+		ON CONFLICT (shop_id) DO UPDATE SET next = c.next + 1 RETURNING next`, shopID)
 }
 
 // UpsertConversation finds or creates the shop's conversation for (channel, external
 // id) and fills c from the stored row.
 func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) error {
+	t.pre = nil
 	if c.ID == "" {
 		c.ID = orders.NewID()
 	}
@@ -123,7 +139,7 @@ func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) err
 	// then finds it. If another transaction inserted it concurrently, the insert
 	// waits for it and does nothing, but this statement's snapshot predates it: the
 	// follow-up select, a new statement, sees it.
-	found, err := getOne(ctx, t.tx, scanConversation, `WITH ins AS (
+	found, err := one(ctx, t, scanConversation, `WITH ins AS (
 			INSERT INTO conversations (id, shop_id, channel, external_id, customer_name, created_at, last_inbound_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (shop_id, channel, external_id) DO NOTHING
@@ -134,220 +150,245 @@ func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) err
 		LIMIT 1`,
 		c.ID, c.ShopID, c.Channel, c.ExternalID, c.CustomerName, c.CreatedAt, c.LastInboundAt)
 	if errors.Is(err, orders.ErrNotFound) {
-		found, err = getOne(ctx, t.tx, scanConversation, `SELECT `+conversationCols+` FROM conversations
+		found, err = one(ctx, t, scanConversation, `SELECT `+conversationCols+` FROM conversations
 			WHERE shop_id = $1 AND channel = $2 AND external_id = $3`, c.ShopID, c.Channel, c.ExternalID)
 	}
 	if err != nil {
-		return dbError("upsert conversation", err)
+		return err
 	}
 	*c = *found
 	return nil
 }
 
-const insertOrderSQL = `INSERT INTO orders (id, shop_id, code, status, payment_status, payment_method,
-	currency, items, shipping_fee, total, customer_channel, customer_external_id, customer_name,
-	customer_phone, conversation_id, ship_on_payment, metadata, version, created_at, updated_at, paid_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, ''), $16, $17, $18, $19, $20, $21)`
-
-// InsertOrder stores a new order and, in the same round trip, its payment link.
+// InsertOrder queues the order and its payment link.
 func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
+	t.pre = nil
 	if o.ID == "" {
 		o.ID = orders.NewID()
 	}
-	b := &pgx.Batch{}
-	b.Queue(insertOrderSQL, o.ID, o.ShopID, o.Code, o.Status, o.PaymentStatus, o.PaymentMethod,
+	t.p.queue(`INSERT INTO orders (id, shop_id, code, status, payment_status, payment_method,
+		currency, items, shipping_fee, total, customer_channel, customer_external_id, customer_name,
+		customer_phone, conversation_id, ship_on_payment, metadata, version, created_at, updated_at, paid_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, ''), $16, $17, $18, $19, $20, $21)`,
+		o.ID, o.ShopID, o.Code, o.Status, o.PaymentStatus, o.PaymentMethod,
 		o.Currency, o.Items, o.ShippingFee, o.Total, o.Customer.Channel, o.Customer.ExternalID, o.Customer.Name,
 		o.Customer.Phone, o.ConversationID, o.ShipOnPayment, o.Metadata, o.Version, o.CreatedAt, o.UpdatedAt, o.PaidAt)
 	if l := o.Link; l != nil {
 		l.OrderID = o.ID
-		b.Queue(`INSERT INTO payment_links (order_id, shop_id, token_hash, sealed_token, created_at)
+		t.p.queue(`INSERT INTO payment_links (order_id, shop_id, token_hash, sealed_token, created_at)
 			VALUES ($1, $2, $3, $4, $5)`, o.ID, o.ShopID, l.TokenHash, l.SealedToken, l.CreatedAt)
-	}
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return dbError("insert order", err)
 	}
 	return nil
 }
 
+const lockOrderSQL = `SELECT ` + orderCols + ` WHERE o.id = $1 AND o.shop_id = $2 FOR UPDATE OF o`
+
 // LockOrder locks the order row (FOR UPDATE) and loads its link, payments and
 // shipments, all in one round trip.
 func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, error) {
-	return loadOrder(ctx, t.tx, `SELECT `+orderCols+` WHERE o.id = $1 AND o.shop_id = $2 FOR UPDATE OF o`,
-		[]any{id, shopID}, shopID, id)
+	if o := t.pre.takeOrder(shopID, id); o != nil {
+		return o, nil
+	}
+	t.pre = nil
+	b := &pgx.Batch{}
+	l := queueOrder(b, lockOrderSQL, []any{id, shopID}, orderPaymentsSQL, orderShipmentsSQL, []any{shopID, id})
+	if err := t.p.send(ctx, b); err != nil {
+		return nil, err
+	}
+	return l.result()
 }
 
-// UpdateOrder writes the order's status fields if its version is unchanged.
+// UpdateOrder queues a compare-and-set write of the order's status fields: it
+// changes the row only if its version is still o.Version, and otherwise fails the
+// transaction with orders.ErrConflict. o.Version is incremented now; if the write
+// fails, so does the transaction, and the new version is never seen.
 func (t *tx) UpdateOrder(ctx context.Context, o *orders.Order) error {
-	tag, err := t.tx.Exec(ctx, `UPDATE orders SET status = $3, payment_status = $4, paid_at = $5,
-		updated_at = $6, version = version + 1 WHERE id = $1 AND shop_id = $2 AND version = $7`,
+	t.pre = nil
+	t.p.queue(requireRow(`UPDATE orders SET status = $3, payment_status = $4, paid_at = $5,
+		updated_at = $6, version = version + 1 WHERE id = $1 AND shop_id = $2 AND version = $7 RETURNING 1`,
+		codeConflict, "order changed concurrently"),
 		o.ID, o.ShopID, o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt, o.Version)
-	if err != nil {
-		return fmt.Errorf("update order: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return orders.ErrConflict
-	}
 	o.Version++
 	return nil
 }
 
 func (t *tx) InsertAttempt(ctx context.Context, a *orders.Attempt) error {
+	t.pre = nil
 	if a.ID == "" {
 		a.ID = orders.NewID()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO attempts (id, shop_id, order_id, gateway, session_id, amount,
+	t.p.queue(`INSERT INTO attempts (id, shop_id, order_id, gateway, session_id, amount,
 		currency, status, failure_reason, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		a.ID, a.ShopID, a.OrderID, a.Gateway, a.SessionID, a.Amount, a.Currency, a.Status, a.FailureReason,
 		a.CreatedAt, a.UpdatedAt)
-	if err != nil {
-		return dbError("insert attempt", err)
-	}
 	return nil
 }
 
+// lockAttemptBySessionSQL repeats session_id <> ” so that the planner can use the
+// partial unique index on sessions even with a generic plan for $3.
+const lockAttemptBySessionSQL = `SELECT ` + attemptCols + `
+	WHERE shop_id = $1 AND gateway = $2 AND session_id = $3 AND session_id <> '' FOR UPDATE`
+
 // LockAttemptBySession locks the attempt that owns a gateway session.
 func (t *tx) LockAttemptBySession(ctx context.Context, shopID, gateway, sessionID string) (*orders.Attempt, error) {
+	if a, ok := t.pre.takeAttempt(shopID, gateway, sessionID); ok {
+		if a == nil {
+			return nil, orders.ErrNotFound
+		}
+		return a, nil
+	}
+	t.pre = nil
 	if sessionID == "" {
 		// Attempts without a session share the empty one; it names none of them.
 		return nil, orders.ErrNotFound
 	}
-	return getOne(ctx, t.tx, scanAttempt, `SELECT `+attemptCols+`
-		WHERE shop_id = $1 AND gateway = $2 AND session_id = $3 FOR UPDATE`, shopID, gateway, sessionID)
+	return one(ctx, t, scanAttempt, lockAttemptBySessionSQL, shopID, gateway, sessionID)
 }
 
 func (t *tx) LockAttempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
-	return getOne(ctx, t.tx, scanAttempt, `SELECT `+attemptCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
+	t.pre = nil
+	return one(ctx, t, scanAttempt, `SELECT `+attemptCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
 }
 
 func (t *tx) UpdateAttempt(ctx context.Context, a *orders.Attempt) error {
-	return t.exec(ctx, "update attempt", `UPDATE attempts SET session_id = $3, status = $4, failure_reason = $5,
-		updated_at = $6 WHERE id = $1 AND shop_id = $2`,
+	t.pre = nil
+	t.p.queue(requireRow(`UPDATE attempts SET session_id = $3, status = $4, failure_reason = $5,
+		updated_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "attempt not found"),
 		a.ID, a.ShopID, a.SessionID, a.Status, a.FailureReason, a.UpdatedAt)
+	return nil
 }
 
 func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
+	t.pre = nil
 	if p.ID == "" {
 		p.ID = orders.NewID()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO payments (id, shop_id, order_id, attempt_id, gateway, gateway_ref,
+	t.p.queue(`INSERT INTO payments (id, shop_id, order_id, attempt_id, gateway, gateway_ref,
 		status, amount, refunded_amount, currency, duplicate, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		p.ID, p.ShopID, p.OrderID, p.AttemptID, p.Gateway, p.GatewayRef, p.Status, p.Amount, p.RefundedAmount,
 		p.Currency, p.Duplicate, p.CreatedAt)
-	if err != nil {
-		return dbError("insert payment", err)
-	}
 	return nil
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p *orders.Payment) error {
-	return t.exec(ctx, "update payment", `UPDATE payments SET status = $3, refunded_amount = $4
-		WHERE id = $1 AND shop_id = $2`, p.ID, p.ShopID, p.Status, p.RefundedAmount)
+	t.pre = nil
+	t.p.queue(requireRow(`UPDATE payments SET status = $3, refunded_amount = $4
+		WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "payment not found"),
+		p.ID, p.ShopID, p.Status, p.RefundedAmount)
+	return nil
 }
 
 func (t *tx) InsertRefund(ctx context.Context, r *orders.Refund) error {
+	t.pre = nil
 	if r.ID == "" {
 		r.ID = orders.NewID()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO refunds (id, shop_id, order_id, payment_id, amount, currency,
+	t.p.queue(`INSERT INTO refunds (id, shop_id, order_id, payment_id, amount, currency,
 		status, reason, idempotency_key, gateway_ref, failure_reason, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		r.ID, r.ShopID, r.OrderID, r.PaymentID, r.Amount, r.Currency, r.Status, r.Reason, r.IdempotencyKey,
 		r.GatewayRef, r.FailureReason, r.CreatedAt, r.UpdatedAt)
-	if err != nil {
-		return dbError("insert refund", err)
-	}
 	return nil
 }
 
 func (t *tx) LockRefund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
-	return getOne(ctx, t.tx, scanRefund, `SELECT `+refundCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
+	t.pre = nil
+	return one(ctx, t, scanRefund, `SELECT `+refundCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
 }
 
 func (t *tx) UpdateRefund(ctx context.Context, r *orders.Refund) error {
-	return t.exec(ctx, "update refund", `UPDATE refunds SET status = $3, gateway_ref = $4, failure_reason = $5,
-		updated_at = $6 WHERE id = $1 AND shop_id = $2`,
+	t.pre = nil
+	t.p.queue(requireRow(`UPDATE refunds SET status = $3, gateway_ref = $4, failure_reason = $5,
+		updated_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "refund not found"),
 		r.ID, r.ShopID, r.Status, r.GatewayRef, r.FailureReason, r.UpdatedAt)
+	return nil
 }
 
 // RefundsTotal sums the payment's pending and succeeded refunds.
 func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64, error) {
-	var total int64
-	err := t.tx.QueryRow(ctx, `SELECT COALESCE(sum(amount), 0)::bigint FROM refunds
-		WHERE shop_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`, shopID, paymentID).Scan(&total)
-	if err != nil {
-		return 0, fmt.Errorf("refunds total: %w", err)
-	}
-	return total, nil
+	t.pre = nil
+	return scalar[int64](ctx, t, `SELECT COALESCE(sum(amount), 0)::bigint FROM refunds
+		WHERE shop_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`, shopID, paymentID)
 }
 
 func (t *tx) InsertShipment(ctx context.Context, s *orders.Shipment) error {
+	t.pre = nil
 	if s.ID == "" {
 		s.ID = orders.NewID()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO shipments (id, shop_id, order_id, carrier, tracking_number, created_at)
+	t.p.queue(`INSERT INTO shipments (id, shop_id, order_id, carrier, tracking_number, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, s.ShopID, s.OrderID, s.Carrier, s.TrackingNumber, s.CreatedAt)
-	if err != nil {
-		return dbError("insert shipment", err)
-	}
 	return nil
 }
 
 func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
+	t.pre = nil
 	if m.ID == "" {
 		m.ID = orders.NewID()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO messages (id, shop_id, conversation_id, order_id, direction, kind,
+	t.p.queue(`INSERT INTO messages (id, shop_id, conversation_id, order_id, direction, kind,
 		text, buttons, status, external_id, failure_reason, created_at, sent_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		m.ID, m.ShopID, m.ConversationID, m.OrderID, m.Direction, m.Kind, m.Text, m.Buttons, m.Status,
 		m.ExternalID, m.FailureReason, m.CreatedAt, m.SentAt)
-	if err != nil {
-		return dbError("insert message", err)
-	}
 	return nil
 }
 
 func (t *tx) UpdateMessage(ctx context.Context, m *orders.Message) error {
-	return t.exec(ctx, "update message", `UPDATE messages SET status = $3, external_id = $4, failure_reason = $5,
-		sent_at = $6 WHERE id = $1 AND shop_id = $2`,
+	t.pre = nil
+	t.p.queue(requireRow(`UPDATE messages SET status = $3, external_id = $4, failure_reason = $5,
+		sent_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "message not found"),
 		m.ID, m.ShopID, m.Status, m.ExternalID, m.FailureReason, m.SentAt)
+	return nil
 }
 
 func (t *tx) InsertNotice(ctx context.Context, n *orders.Notice) error {
+	t.pre = nil
 	if n.ID == "" {
 		n.ID = orders.NewID()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO notices (id, shop_id, order_id, kind, text, created_at)
+	t.p.queue(`INSERT INTO notices (id, shop_id, order_id, kind, text, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, n.ID, n.ShopID, n.OrderID, n.Kind, n.Text, n.CreatedAt)
-	if err != nil {
-		return dbError("insert notice", err)
-	}
 	return nil
 }
 
 // InsertEvent records a gateway event once. The conflict clause has no target so
 // that a replay is a no-op whether it repeats the (shop, gateway, event id) key or
 // the row's own id (the same event value applied twice).
+//
+// For the event types the Service acts on, the same round trip also locks and reads
+// the attempt that owns the event's session and that attempt's order, which is what
+// applying the event asks for next (see prefetch).
 func (t *tx) InsertEvent(ctx context.Context, e *orders.GatewayEvent) (bool, error) {
+	t.pre = nil
 	if e.ID == "" {
 		e.ID = orders.NewID()
 	}
-	tag, err := t.tx.Exec(ctx, `INSERT INTO gateway_events (id, shop_id, gateway, event_id, type, session_id,
+	var inserted bool
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO gateway_events (id, shop_id, gateway, event_id, type, session_id,
 		payment_ref, amount, currency, reason, payload, outcome, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
 		e.ID, e.ShopID, e.Gateway, e.EventID, e.Type, e.SessionID, e.PaymentRef, e.Amount, e.Currency, e.Reason,
-		e.Payload, e.Outcome, e.ReceivedAt)
-	if err != nil {
-		return false, fmt.Errorf("insert gateway event: %w", err)
+		e.Payload, e.Outcome, e.ReceivedAt).Exec(func(ct pgconn.CommandTag) error {
+		inserted = ct.RowsAffected() == 1
+		return nil
+	})
+	pre := queuePrefetch(b, e)
+	if err := t.p.send(ctx, b); err != nil {
+		return false, err
 	}
-	return tag.RowsAffected() == 1, nil
+	t.pre = pre
+	return inserted, nil
 }
 
 func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error {
-	return t.exec(ctx, "set event outcome", `UPDATE gateway_events SET outcome = $3 WHERE id = $1 AND shop_id = $2`,
-		e.ID, e.ShopID, e.Outcome)
+	t.pre = nil
+	t.p.queue(requireRow(`UPDATE gateway_events SET outcome = $3 WHERE id = $1 AND shop_id = $2 RETURNING 1`,
+		codeNotFound, "gateway event not found"), e.ID, e.ShopID, e.Outcome)
+	return nil
 }
 
 // Enqueue adds jobs to the transaction; InTx inserts them just before it commits.
@@ -356,4 +397,70 @@ func (t *tx) Enqueue(ctx context.Context, jobs ...orders.Job) error {
 		t.jobs = append(t.jobs, river.InsertManyParams{Args: j})
 	}
 	return nil
+}
+
+// prefetch is what InsertEvent read ahead: applying a gateway event continues with
+// LockAttemptBySession for the event's session and then LockOrder for that attempt's
+// order. Reading both in the event's round trip saves two. The rows are locked FOR
+// UPDATE when read, so nothing else can change them before the calls come; and the
+// results are only used by those two calls, in that order, immediately after
+// InsertEvent: any other call on the transaction discards them.
+type prefetch struct {
+	shopID, gateway, sessionID string
+	attemptTaken               bool
+	attempt                    *orders.Attempt // nil: no attempt has the session
+	order                      *orderLoad
+}
+
+func queuePrefetch(b *pgx.Batch, e *orders.GatewayEvent) *prefetch {
+	switch e.Type {
+	case orders.EventSucceeded, orders.EventFailed, orders.EventPending:
+	default:
+		return nil // the Service ignores other types and locks nothing
+	}
+	if e.SessionID == "" {
+		return nil
+	}
+	p := &prefetch{shopID: e.ShopID, gateway: e.Gateway, sessionID: e.SessionID}
+	args := []any{e.ShopID, e.Gateway, e.SessionID}
+	b.Queue(lockAttemptBySessionSQL, args...).QueryRow(func(row pgx.Row) error {
+		a, err := scanAttempt(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		p.attempt = a
+		return err
+	})
+	// The attempt's order, located by the same session. Attempt first, then order:
+	// the order in which applying the event locks them anyway.
+	const byAttempt = `(SELECT a.order_id FROM attempts a WHERE a.shop_id = $1 AND a.gateway = $2
+		AND a.session_id = $3 AND a.session_id <> '')`
+	p.order = queueOrder(b,
+		`SELECT `+orderCols+` WHERE o.shop_id = $1 AND o.id = `+byAttempt+` FOR UPDATE OF o`, args,
+		`SELECT `+paymentCols+` WHERE shop_id = $1 AND order_id = `+byAttempt+` ORDER BY created_at, id`,
+		`SELECT `+shipmentCols+` WHERE shop_id = $1 AND order_id = `+byAttempt+` ORDER BY created_at, id`,
+		args)
+	return p
+}
+
+// takeAttempt returns the prefetched attempt if the call asks for it.
+func (p *prefetch) takeAttempt(shopID, gateway, sessionID string) (*orders.Attempt, bool) {
+	if p == nil || p.attemptTaken || p.shopID != shopID || p.gateway != gateway || p.sessionID != sessionID {
+		return nil, false
+	}
+	p.attemptTaken = true
+	return p.attempt, true
+}
+
+// takeOrder returns the prefetched order if the call, right after takeAttempt, asks
+// for the attempt's order.
+func (p *prefetch) takeOrder(shopID, id string) *orders.Order {
+	if p == nil || !p.attemptTaken || p.attempt == nil || p.shopID != shopID || p.attempt.OrderID != id {
+		return nil
+	}
+	o, err := p.order.result()
+	if err != nil || o.ID != id {
+		return nil
+	}
+	return o
 }

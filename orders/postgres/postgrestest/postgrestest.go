@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatpay/chatpay/orders/postgres"
 )
@@ -38,7 +39,13 @@ func Open(t testing.TB) *postgres.Store {
 	url := URL()
 	// Probe with a single connection first, so that an absent server gives one clear
 	// skip message rather than a pool error.
-	probe, err := pgx.Connect(ctx, url)
+	// The URL is parsed as the pool parses it, so that pool settings such as
+	// pool_max_conns are not sent to the server as runtime parameters.
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("postgrestest: CHATPAY_TEST_DATABASE_URL: %v", err)
+	}
+	probe, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err == nil {
 		err = probe.Ping(ctx)
 		probe.Close(ctx)
