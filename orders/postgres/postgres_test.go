@@ -384,3 +384,117 @@ func BenchmarkApplyEvent(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 }
+
+// A queued write that fails on the server fails the whole transaction, also when
+// COMMIT travels in the same round trip as the job insert: nothing is committed, no
+// row and no job.
+func TestQueuedWriteFailureCommitsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	jobsBefore := len(jobs(t, b.store))
+
+	tests := map[string]struct {
+		write func(tx orders.Tx) error
+		want  error
+	}{
+		"update of a missing row": {
+			write: func(tx orders.Tx) error {
+				return tx.UpdateAttempt(b.ctx, &orders.Attempt{ID: orders.NewID(), ShopID: "shop1", Status: orders.AttemptFailed})
+			},
+			want: orders.ErrNotFound,
+		},
+		"stale order version": {
+			write: func(tx orders.Tx) error {
+				stale := *o
+				stale.Version = o.Version + 7
+				return tx.UpdateOrder(b.ctx, &stale)
+			},
+			want: orders.ErrConflict,
+		},
+		"duplicate key": {
+			write: func(tx orders.Tx) error {
+				dup := *o
+				return tx.InsertOrder(b.ctx, &dup)
+			},
+			want: orders.ErrConflict,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			n := &orders.Notice{ID: orders.NewID(), ShopID: "shop1", OrderID: o.ID, Kind: orders.NoticePaid, Text: name, CreatedAt: time.Now().UTC()}
+			err := b.store.InTx(b.ctx, func(tx orders.Tx) error {
+				if err := tx.InsertNotice(b.ctx, n); err != nil {
+					return err
+				}
+				if err := tt.write(tx); err != nil {
+					return err
+				}
+				return tx.Enqueue(b.ctx, orders.DeliverNotice{ShopID: "shop1", NoticeID: n.ID})
+			})
+			require.ErrorIs(t, err, tt.want)
+			_, err = b.store.Notice(b.ctx, "shop1", n.ID)
+			require.ErrorIs(t, err, orders.ErrNotFound, "the notice queued before the failed write is rolled back")
+			require.Len(t, jobs(t, b.store), jobsBefore, "no job is committed")
+		})
+	}
+	got, err := b.store.Order(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Equal(t, o.Version, got.Version)
+	require.Zero(t, b.store.Pool().Stat().AcquiredConns(), "every transaction returned its connection")
+}
+
+// A panic in fn rolls the transaction back and returns its connection.
+func TestPanicRollsBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	n := &orders.Notice{ID: orders.NewID(), ShopID: "shop1", Kind: orders.NoticePaid, Text: "x", CreatedAt: time.Now().UTC()}
+	require.Panics(t, func() {
+		_ = b.store.InTx(b.ctx, func(tx orders.Tx) error {
+			require.NoError(t, tx.InsertNotice(b.ctx, n))
+			if _, err := tx.RefundsTotal(b.ctx, "shop1", "p1"); err != nil { // sends the insert
+				return err
+			}
+			panic("boom")
+		})
+	})
+	_, err := b.store.Notice(b.ctx, "shop1", n.ID)
+	require.ErrorIs(t, err, orders.ErrNotFound)
+	require.Zero(t, b.store.Pool().Stat().AcquiredConns())
+}
+
+// Two transactions that lock two orders in opposite orders deadlock; Postgres aborts
+// one, and InTx runs it again, so both succeed.
+func TestDeadlockIsRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o1, o2 := b.createOrder(t, "shop1"), b.createOrder(t, "shop1")
+	var (
+		wg       sync.WaitGroup
+		locked   sync.WaitGroup
+		attempts [2]int
+		errs     [2]error
+	)
+	locked.Add(2)
+	for i, pair := range [2][2]*orders.Order{{o1, o2}, {o2, o1}} {
+		wg.Go(func() {
+			errs[i] = b.store.InTx(b.ctx, func(tx orders.Tx) error {
+				attempts[i]++
+				if _, err := tx.LockOrder(b.ctx, "shop1", pair[0].ID); err != nil {
+					return err
+				}
+				if attempts[i] == 1 {
+					// Both hold their first lock before either asks for its second.
+					locked.Done()
+					locked.Wait()
+				}
+				_, err := tx.LockOrder(b.ctx, "shop1", pair[1].ID)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	require.Equal(t, 3, attempts[0]+attempts[1], "exactly one transaction ran twice")
+}
