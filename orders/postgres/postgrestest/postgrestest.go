@@ -38,9 +38,9 @@ func Open(t testing.TB) *postgres.Store {
 
 	url := URL()
 	// Probe with a single connection first, so that an absent server gives one clear
-	// skip message rather than a pool error.
-	// The URL is parsed as the pool parses it, so that pool settings such as
-	// pool_max_conns are not sent to the server as runtime parameters.
+	// skip message rather than a pool error. The URL is parsed as the pool parses it,
+	// so that pool settings such as pool_max_conns are not sent to the server as
+	// runtime parameters.
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatalf("postgrestest: CHATPAY_TEST_DATABASE_URL: %v", err)
@@ -72,7 +72,7 @@ func Open(t testing.TB) *postgres.Store {
 		// The code under test may have closed the store already (Main.Close does), so
 		// the schema is dropped over a connection of its own.
 		s.Close()
-		conn, err := pgx.Connect(ctx, url)
+		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 		if err == nil {
 			_, err = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 			conn.Close(ctx)
