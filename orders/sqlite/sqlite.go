@@ -47,6 +47,10 @@ const busyRetries = 3
 type Store struct {
 	writer *sql.DB
 	reader *sql.DB
+	// rq reads from the reader pool with statements prepared once per connection
+	// (see stmtCache). Transactions do not cache: preparing a statement outside the
+	// transaction would wait for the writer's only connection, which it holds.
+	rq cachedDB
 	// inserter is an insert-only River client: Tx.Enqueue inserts jobs with it on the
 	// transaction's own *sql.Tx.
 	inserter *river.Client[*sql.Tx]
@@ -95,6 +99,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.reader.PingContext(ctx); err != nil {
 		return nil, s.closeAfter(fmt.Errorf("sqlite: open %s for reading: %w", path, err))
 	}
+
+	s.rq = cachedDB{newStmtCache(s.reader)}
 
 	s.inserter, err = river.NewClient(riversqlite.New(s.writer), &river.Config{})
 	if err != nil {
@@ -187,6 +193,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools, and removes the temporary file of a ":memory:" store.
 func (s *Store) Close() error {
 	var errs []error
+	if s.rq.c != nil {
+		errs = append(errs, s.rq.c.close())
+	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}

@@ -12,12 +12,12 @@ import (
 
 // Order returns an order with its link, payments and shipments.
 func (s *Store) Order(ctx context.Context, shopID, id string) (*orders.Order, error) {
-	return loadOrder(ctx, s.reader, shopID, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
+	return loadOrder(ctx, s.rq, shopID, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
 }
 
 // OrderByCode returns an order by its human code.
 func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.Order, error) {
-	return loadOrder(ctx, s.reader, shopID, `WHERE o.shop_id = ? AND o.code = ?`, shopID, code)
+	return loadOrder(ctx, s.rq, shopID, `WHERE o.shop_id = ? AND o.code = ?`, shopID, code)
 }
 
 // OrderByTokenHash returns the order whose link has this token hash, from any shop:
@@ -25,11 +25,11 @@ func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.O
 // order's own shop.
 func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders.Order, error) {
 	var shopID string
-	err := s.reader.QueryRowContext(ctx, `SELECT shop_id FROM payment_links WHERE token_hash = ?`, blob(tokenHash)).Scan(&shopID)
+	err := s.rq.QueryRowContext(ctx, `SELECT shop_id FROM payment_links WHERE token_hash = ?`, blob(tokenHash)).Scan(&shopID)
 	if err != nil {
 		return nil, notFound(err, "order by token")
 	}
-	return loadOrder(ctx, s.reader, shopID, `WHERE o.shop_id = ? AND l.token_hash = ?`, shopID, blob(tokenHash))
+	return loadOrder(ctx, s.rq, shopID, `WHERE o.shop_id = ? AND l.token_hash = ?`, shopID, blob(tokenHash))
 }
 
 // ListOrders returns the shop's orders newest first (by UUIDv7 ID), filtered and paged.
@@ -50,22 +50,22 @@ func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFil
 		limit = 50
 	}
 	args = append(args, limit)
-	return loadOrders(ctx, s.reader, shopID, "WHERE "+strings.Join(where, " AND ")+" ORDER BY o.id DESC LIMIT ?", args...)
+	return loadOrders(ctx, s.rq, shopID, "WHERE "+strings.Join(where, " AND ")+" ORDER BY o.id DESC LIMIT ?", args...)
 }
 
 func (s *Store) Conversation(ctx context.Context, shopID, id string) (*orders.Conversation, error) {
-	return getOne(ctx, s.reader, "conversation", scanConversation,
+	return getOne(ctx, s.rq, "conversation", scanConversation,
 		`SELECT `+conversationColumns+` FROM conversations WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 func (s *Store) Message(ctx context.Context, shopID, id string) (*orders.Message, error) {
-	return getOne(ctx, s.reader, "message", scanMessage,
+	return getOne(ctx, s.rq, "message", scanMessage,
 		`SELECT `+messageColumns+` FROM messages WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 // OrderMessages returns every message about an order, oldest first.
 func (s *Store) OrderMessages(ctx context.Context, shopID, orderID string) ([]*orders.Message, error) {
-	return queryAll(ctx, s.reader, "order messages", scanMessage,
+	return queryAll(ctx, s.rq, "order messages", scanMessage,
 		`SELECT `+messageColumns+` FROM messages WHERE shop_id = ? AND order_id = ? ORDER BY created_at, id`, shopID, orderID)
 }
 
@@ -74,48 +74,48 @@ func (s *Store) Notices(ctx context.Context, shopID string, limit int) ([]*order
 	if limit <= 0 {
 		limit = 50
 	}
-	return queryAll(ctx, s.reader, "notices", scanNotice,
+	return queryAll(ctx, s.rq, "notices", scanNotice,
 		`SELECT `+noticeColumns+` FROM notices WHERE shop_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, shopID, limit)
 }
 
 func (s *Store) Notice(ctx context.Context, shopID, id string) (*orders.Notice, error) {
-	return getOne(ctx, s.reader, "notice", scanNotice,
+	return getOne(ctx, s.rq, "notice", scanNotice,
 		`SELECT `+noticeColumns+` FROM notices WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 // LatestAttempt returns the order's newest attempt.
 func (s *Store) LatestAttempt(ctx context.Context, shopID, orderID string) (*orders.Attempt, error) {
-	return getOne(ctx, s.reader, "latest attempt", scanAttempt,
+	return getOne(ctx, s.rq, "latest attempt", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts WHERE shop_id = ? AND order_id = ?
 		ORDER BY created_at DESC, id DESC LIMIT 1`, shopID, orderID)
 }
 
 func (s *Store) Attempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
-	return getOne(ctx, s.reader, "attempt", scanAttempt,
+	return getOne(ctx, s.rq, "attempt", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 // StaleAttempts returns created or pending attempts with createdAfter <= created_at <
 // createdBefore, oldest first, across all shops (the reconciliation job's input).
 func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*orders.Attempt, error) {
-	return queryAll(ctx, s.reader, "stale attempts", scanAttempt,
+	return queryAll(ctx, s.rq, "stale attempts", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts
 		WHERE status IN ('created', 'pending') AND created_at >= ? AND created_at < ?
 		ORDER BY created_at, id LIMIT ?`, micros(createdAfter), micros(createdBefore), limit)
 }
 
 func (s *Store) Refund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
-	return getOne(ctx, s.reader, "refund", scanRefund,
+	return getOne(ctx, s.rq, "refund", scanRefund,
 		`SELECT `+refundColumns+` FROM refunds WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 // OrderRefunds returns the order's refunds, oldest first.
 func (s *Store) OrderRefunds(ctx context.Context, shopID, orderID string) ([]*orders.Refund, error) {
-	return queryAll(ctx, s.reader, "order refunds", scanRefund,
+	return queryAll(ctx, s.rq, "order refunds", scanRefund,
 		`SELECT `+refundColumns+` FROM refunds WHERE shop_id = ? AND order_id = ? ORDER BY created_at, id`, shopID, orderID)
 }
 
 func (s *Store) Payment(ctx context.Context, shopID, id string) (*orders.Payment, error) {
-	return getOne(ctx, s.reader, "payment", scanPayment,
+	return getOne(ctx, s.rq, "payment", scanPayment,
 		`SELECT `+paymentColumns+` FROM payments WHERE shop_id = ? AND id = ?`, shopID, id)
 }
