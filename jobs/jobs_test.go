@@ -47,6 +47,7 @@ type bundle struct {
 	jobs    *Jobs
 	store   *sqlite.Store
 	chat    *recordingChannel
+	staff   *recordingNotifier
 	sandbox *sandbox.Engine
 	shop    *orders.Shop
 }
@@ -60,7 +61,7 @@ func setup(t *testing.T) *bundle {
 	require.NoError(t, st.Migrate(ctx))
 	tpl, err := templates.New()
 	require.NoError(t, err)
-	shop := &orders.Shop{ID: "shop-a", Name: "A", Currency: "VND", Locale: "en", SendPaidConfirmation: true, Gateways: []string{"sandbox"}}
+	shop := &orders.Shop{ID: "shop-a", Name: "A", Currency: "VND", Locale: "en", SendPaidConfirmation: true, Gateways: []string{"sandbox"}, StaffChat: true}
 	svc, err := orders.NewService(orders.Config{
 		Shops: []*orders.Shop{shop}, Store: st, Renderer: bot.Renderer{Templates: tpl},
 		PublicURL: "https://pay.example", LinkKey: make([]byte, orders.LinkKeyLen),
@@ -77,12 +78,13 @@ func setup(t *testing.T) *bundle {
 	reg.Add(shop.ID, sb.Gateway(shop.ID, "secret"))
 
 	chat := &recordingChannel{}
+	staff := &recordingNotifier{}
 	j, err := New(Config{
-		Service: svc, Gateways: reg,
+		Service: svc, Gateways: reg, Notifier: staff,
 		Channels: bot.Channels{orders.ChannelWebchat: webchat.Channel{}, "telegram": chat},
 	})
 	require.NoError(t, err)
-	return &bundle{svc: svc, jobs: j, store: st, chat: chat, sandbox: sb, shop: shop}
+	return &bundle{svc: svc, jobs: j, store: st, chat: chat, staff: staff, sandbox: sb, shop: shop}
 }
 
 func job[T river.JobArgs](args T, attempt int) *river.Job[T] {
@@ -214,4 +216,47 @@ func TestReconcileLeavesRecentAttempts(t *testing.T) {
 	n, err := b.jobs.Reconcile(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// recordingNotifier is a staff chat that records the notices it was given.
+type recordingNotifier struct {
+	mu    sync.Mutex
+	texts []string
+	fail  error
+}
+
+func (n *recordingNotifier) Notify(_ context.Context, _ *orders.Shop, notice *orders.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fail != nil {
+		return n.fail
+	}
+	n.texts = append(n.texts, notice.Text)
+	return nil
+}
+
+func TestDeliverNotice(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.jobs.cfg.ReconcileAfter = -1
+	o, _ := b.paid(t)
+	_, err := b.jobs.Reconcile(ctx)
+	require.NoError(t, err)
+	notices, err := b.store.Notices(ctx, b.shop.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, notices, 1)
+	require.Contains(t, notices[0].Text, "#"+o.Code)
+	w := &noticeWorker{j: b.jobs}
+	args := orders.DeliverNotice{ShopID: b.shop.ID, NoticeID: notices[0].ID}
+
+	b.staff.fail = errors.New("telegram: 429 too many requests")
+	require.ErrorContains(t, w.Work(ctx, job(args, 1)), "429", "a passing failure is retried")
+	b.staff.fail = nil
+	require.NoError(t, w.Work(ctx, job(args, 2)))
+	require.Equal(t, []string{notices[0].Text}, b.staff.texts)
+
+	b.staff.fail = &bot.PermanentError{Reason: "chat not found"}
+	var cancel *rivertype.JobCancelError
+	require.ErrorAs(t, w.Work(ctx, job(args, 3)), &cancel, "a permanent failure is not retried")
 }

@@ -16,6 +16,10 @@ type Shop struct {
 	SendPaidConfirmation bool
 	// Gateways lists the gateway names enabled for the shop, in display order.
 	Gateways []string
+	// StaffChat reports that the shop has a chat where its staff receive notices (a
+	// Telegram operator group). Notices are always stored and listed; only shops with
+	// a staff chat get a job that delivers them there.
+	StaffChat bool
 }
 
 // Channels a conversation can live on.

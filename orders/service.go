@@ -966,6 +966,9 @@ func (s *Service) notify(ctx context.Context, tx Tx, shop *Shop, o *Order, kind 
 	if err := tx.InsertNotice(ctx, n); err != nil {
 		return err
 	}
+	if !shop.StaffChat {
+		return nil
+	}
 	return tx.Enqueue(ctx, DeliverNotice{ShopID: shop.ID, NoticeID: n.ID})
 }
 

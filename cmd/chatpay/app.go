@@ -425,6 +425,7 @@ func (m *Main) shops(ctx context.Context) ([]*orders.Shop, map[string]string, er
 			Locale:               sh.Locale,
 			DisplayToman:         sh.DisplayToman,
 			SendPaidConfirmation: sh.PaidConfirmation(),
+			StaffChat:            sh.Telegram != nil && sh.Telegram.OperatorChatID != 0,
 		}
 		if sb := sh.Gateways.Sandbox; sb != nil {
 			shop.Gateways = append(shop.Gateways, "sandbox")

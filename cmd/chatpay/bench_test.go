@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -73,6 +75,13 @@ func runLoad(b *testing.B, unit string, do func(i int64) error) {
 	var next atomic.Int64
 	var failed atomic.Int64
 	b.SetParallelism(max(1, loadConns/runtimeProcs()))
+	// CHATPAY_LOAD_CPUPROFILE=FILE profiles the load alone, without the setup.
+	if path := os.Getenv("CHATPAY_LOAD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.StartCPUProfile(f))
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -135,29 +144,37 @@ func BenchmarkLoadWebhooks(b *testing.B) {
 			require.NoError(b, err)
 			type pending struct{ session string }
 			sessions := make([]pending, b.N)
-			var amount int64
-			for i := range sessions {
-				o, err := a.m.Service.CreateOrder(ctx, "shop-a", orders.CreateOrderInput{
-					Customer: orders.Customer{Channel: "webchat", ExternalID: fmt.Sprintf("v-%d", i%500)},
-					Items:    []orders.Item{{Name: "Cà phê", Quantity: 2, UnitPrice: 45000}},
-					Currency: "VND",
+			var amount atomic.Int64
+			// Orders are prepared by a few goroutines: one at a time, the setup would
+			// take longer than the load itself.
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Go(func() {
+					for i := w; i < len(sessions); i += 8 {
+						o, err := a.m.Service.CreateOrder(ctx, "shop-a", orders.CreateOrderInput{
+							Customer: orders.Customer{Channel: "webchat", ExternalID: fmt.Sprintf("v-%d", i%500)},
+							Items:    []orders.Item{{Name: "Cà phê", Quantity: 2, UnitPrice: 45000}},
+							Currency: "VND",
+						})
+						require.NoError(b, err)
+						att, o, err := a.m.Service.StartAttempt(ctx, o.Link.Token, sandbox.Name)
+						require.NoError(b, err)
+						s, err := gw.CreateSession(ctx, gateway.SessionRequest{ShopID: "shop-a", OrderID: o.ID, AttemptID: att.ID, Amount: att.Amount, Currency: att.Currency, ReturnURL: a.url})
+						require.NoError(b, err)
+						require.NoError(b, a.m.Service.AttachSession(ctx, att, s.ID))
+						sessions[i] = pending{s.ID}
+						amount.Store(att.Amount)
+					}
 				})
-				require.NoError(b, err)
-				att, o, err := a.m.Service.StartAttempt(ctx, o.Link.Token, sandbox.Name)
-				require.NoError(b, err)
-				s, err := gw.CreateSession(ctx, gateway.SessionRequest{ShopID: "shop-a", OrderID: o.ID, AttemptID: att.ID, Amount: att.Amount, Currency: att.Currency, ReturnURL: a.url})
-				require.NoError(b, err)
-				require.NoError(b, a.m.Service.AttachSession(ctx, att, s.ID))
-				sessions[i] = pending{s.ID}
-				amount = att.Amount
 			}
+			wg.Wait()
 			require.NoError(b, a.m.StopJobs(ctx))
 			client := loadClient()
 			url := a.url + "/webhooks/sandbox/shop-a"
 			runLoad(b, "events", func(i int64) error {
 				now := time.Now()
 				body := fmt.Appendf(nil, `{"id":"evt_bench_%d","type":"checkout.succeeded","created":%d,"data":{"session_id":%q,"amount":%d,"currency":"VND","payment_id":"pi_bench_%d"}}`,
-					i, now.Unix(), sessions[i].session, amount, i)
+					i, now.Unix(), sessions[i].session, amount.Load(), i)
 				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				if err != nil {
 					return err

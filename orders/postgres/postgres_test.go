@@ -46,7 +46,7 @@ type bundle struct {
 func setup(t testing.TB) *bundle {
 	t.Helper()
 	store := postgrestest.Open(t)
-	shop := &orders.Shop{ID: "shop1", Name: "Shop One", Currency: "VND", Locale: "en",
+	shop := &orders.Shop{ID: "shop1", Name: "Shop One", Currency: "VND", Locale: "en", StaffChat: true,
 		SendPaidConfirmation: true, Gateways: []string{"sandbox"}}
 	svc, err := orders.NewService(orders.Config{
 		Shops:     []*orders.Shop{shop, {ID: "shop2", Name: "Shop Two", Currency: "THB", Locale: "en", Gateways: []string{"sandbox"}}},
