@@ -20,6 +20,7 @@ import (
 	"github.com/chatpay/chatpay/gateway"
 	"github.com/chatpay/chatpay/gateway/sandbox"
 	"github.com/chatpay/chatpay/orders"
+	"github.com/chatpay/chatpay/orders/postgres"
 )
 
 // The load benchmarks drive a real chatpay over loopback HTTP with 64 concurrent
@@ -168,6 +169,12 @@ func BenchmarkLoadWebhooks(b *testing.B) {
 				})
 			}
 			wg.Wait()
+			if pg, ok := a.m.Store.(*postgres.Store); ok {
+				// A production database has statistics; without them the plans cached
+				// while the tables were empty scan whole tables until autovacuum runs.
+				_, err := pg.Pool().Exec(ctx, "ANALYZE")
+				require.NoError(b, err)
+			}
 			require.NoError(b, a.m.StopJobs(ctx))
 			client := loadClient()
 			url := a.url + "/webhooks/sandbox/shop-a"
