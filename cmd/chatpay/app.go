@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/bot/webchat"
@@ -152,6 +153,9 @@ type Main struct {
 	Gateways *gateway.Registry
 	Jobs     *jobs.Jobs
 	Registry *prometheus.Registry
+	// Redis is the shared cache between replicas, nil when redis_url is empty (one
+	// process keeps what it needs in memory).
+	Redis *redis.Client
 	// APIKeys maps each API key to its shop, including the generated demo key.
 	APIKeys map[string]string
 	// URL is the base URL the server listens on once Open returns.
@@ -207,6 +211,12 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := m.Store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+
+	if cfg.RedisURL != "" {
+		if m.Redis, err = openRedis(ctx, cfg.RedisURL); err != nil {
+			return err
+		}
 	}
 
 	linkKey, err := m.linkKey(ctx)
@@ -288,7 +298,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Sandbox:    m.Sandbox,
 		Pages:      pages,
 		APIKeys:    m.APIKeys,
-		Ready:      m.Store.Ping,
+		Ready:      m.ready,
 		Gatherer:   m.Registry,
 		Registerer: m.Registry,
 		Logger:     m.Logger.With("component", "http"),
@@ -317,7 +327,7 @@ func (m *Main) Open(ctx context.Context) error {
 	go func() { m.served <- m.server.Serve(m.Listener) }()
 
 	m.Logger.Info("chatpay ready", "version", Version(), "listen", m.URL, "public_url", cfg.HTTP.PublicURL,
-		"database", redactURL(cfg.DatabaseURL), "shops", len(shops), "startup", time.Since(started).Round(time.Millisecond).String())
+		"database", redactURL(cfg.DatabaseURL), "redis", redactURL(cfg.RedisURL), "shops", len(shops), "startup", time.Since(started).Round(time.Millisecond).String())
 	m.printWelcome(shops)
 	return nil
 }
@@ -344,6 +354,11 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Sandbox != nil {
 		_ = m.Sandbox.Close()
 	}
+	if m.Redis != nil {
+		if err := m.Redis.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {
 			errs = append(errs, err)
@@ -361,6 +376,37 @@ func (m *Main) StopJobs(ctx context.Context) error {
 	err := m.runner.Stop(ctx)
 	m.runner = nil
 	return err
+}
+
+// ready reports whether chatpay can serve: its store and, when configured, Redis
+// answer.
+func (m *Main) ready(ctx context.Context) error {
+	if err := m.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if m.Redis != nil {
+		if err := m.Redis.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// openRedis connects to redis_url and checks that it answers, so that a wrong URL
+// stops start-up instead of surfacing on the first rate-limited message.
+func openRedis(ctx context.Context, url string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("config: redis_url: %w", err)
+	}
+	client := redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("redis at %s: %w", redactURL(url), err)
+	}
+	return client, nil
 }
 
 // jobClient builds the River client for the configured store.

@@ -641,3 +641,59 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// testRedisURL returns the Redis the tests may use, skipping when it is unreachable
+// unless CHATPAY_REQUIRE_SERVICES=1 (CI), where a missing Redis fails the test.
+func testRedisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("CHATPAY_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/15"
+	}
+	c, err := openRedis(context.Background(), u)
+	if err != nil {
+		if os.Getenv("CHATPAY_REQUIRE_SERVICES") == "1" {
+			t.Fatalf("redis %s unreachable and CHATPAY_REQUIRE_SERVICES=1: %v", u, err)
+		}
+		t.Skipf("redis unreachable (set CHATPAY_TEST_REDIS_URL): %v", err)
+	}
+	c.Close()
+	return u
+}
+
+func TestRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := testRedisURL(t)
+	dir := t.TempDir()
+	start := func(redisURL string) (*Main, error) {
+		cfg, err := configs.Load("", func(k string) (string, bool) {
+			switch k {
+			case "CHATPAY_DATABASE_URL":
+				return "sqlite:" + filepath.Join(dir, "chatpay.db"), true
+			case "CHATPAY_HTTP_ADDR":
+				return "127.0.0.1:0", true
+			case "CHATPAY_REDIS_URL":
+				return redisURL, true
+			}
+			return "", false
+		})
+		require.NoError(t, err)
+		m := NewMain(cfg)
+		m.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+		return m, m.Open(context.Background())
+	}
+
+	m, err := start(redisURL)
+	require.NoError(t, err)
+	require.NotNil(t, m.Redis)
+	res, err := http.Get(m.URL + "/readyz")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.NoError(t, m.Close(context.Background()))
+
+	// A Redis that does not answer stops start-up with a line that says so.
+	m, err = start("redis://127.0.0.1:1/0")
+	require.ErrorContains(t, err, "redis at redis://127.0.0.1:1/0")
+	require.NoError(t, m.Close(context.Background()))
+}
