@@ -697,3 +697,19 @@ func TestRedis(t *testing.T) {
 	require.ErrorContains(t, err, "redis at redis://127.0.0.1:1/0")
 	require.NoError(t, m.Close(context.Background()))
 }
+
+func TestDeletedOrderLinkIsGone(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, store string) {
+		a := setup(t, store)
+		o := a.createOrder(keyA, webchatOrder("visitor-10"))
+		code, deleted := a.call(http.MethodDelete, "/api/v1/orders/"+o["id"].(string), keyA, nil)
+		require.Equal(t, http.StatusOK, code, "%v", deleted)
+		require.Equal(t, "deleted", deleted["status"])
+		res, body := a.get(linkOf(o))
+		require.Equal(t, http.StatusGone, res.StatusCode)
+		require.Contains(t, body, "#1001")
+		res, _ = a.get(a.url + "/pay/AAAAAAAAAAAAAAAAAAAAAA")
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "an unknown token is not found")
+	})
+}
