@@ -117,13 +117,26 @@ func queryAll[T any](ctx context.Context, q querier, what string, scan func(scan
 const orderColumns = `o.id, o.shop_id, o.code, o.status, o.payment_status, o.payment_method, o.currency,
 	o.items, o.shipping_fee, o.total, o.customer_channel, o.customer_external_id, o.customer_name,
 	o.customer_phone, o.conversation_id, o.ship_on_payment, o.metadata, o.version, o.created_at,
-	o.updated_at, o.paid_at, l.order_id, l.token_hash, l.sealed_token, l.created_at`
+	o.updated_at, o.paid_at, l.order_id, l.token_hash, l.sealed_token, l.created_at,
+	EXISTS (SELECT 1 FROM payments p WHERE p.shop_id = o.shop_id AND p.order_id = o.id),
+	EXISTS (SELECT 1 FROM shipments s WHERE s.shop_id = o.shop_id AND s.order_id = o.id)`
 
-// orderSelect reads orders with their link; payments and shipments are loaded after.
+// orderSelect reads orders with their link, and whether each has payments and
+// shipments: those are loaded after, and only when some order has any. Most orders
+// read (every pay page view) await payment and have neither, so their read is one
+// statement instead of three; the EXISTS probes are lookups on the (shop_id, order_id)
+// indexes.
 const orderSelect = `SELECT ` + orderColumns + ` FROM orders o LEFT JOIN payment_links l ON l.order_id = o.id`
 
-func scanOrder(r scanner) (*orders.Order, error) {
+// orderRow is an order as scanned, with whether it has children to load.
+type orderRow struct {
+	order                     *orders.Order
+	hasPayments, hasShipments bool
+}
+
+func scanOrder(r scanner) (*orderRow, error) {
 	var (
+		row                       orderRow
 		o                         orders.Order
 		items, metadata           string
 		conversationID, linkOrder sql.NullString
@@ -134,7 +147,7 @@ func scanOrder(r scanner) (*orders.Order, error) {
 	err := r.Scan(&o.ID, &o.ShopID, &o.Code, &o.Status, &o.PaymentStatus, &o.PaymentMethod, &o.Currency,
 		&items, &o.ShippingFee, &o.Total, &o.Customer.Channel, &o.Customer.ExternalID, &o.Customer.Name,
 		&o.Customer.Phone, &conversationID, &o.ShipOnPayment, &metadata, &o.Version, &created,
-		&updated, &paidAt, &linkOrder, &tokenHash, &sealed, &linkCreated)
+		&updated, &paidAt, &linkOrder, &tokenHash, &sealed, &linkCreated, &row.hasPayments, &row.hasShipments)
 	if err != nil {
 		return nil, err
 	}
@@ -154,48 +167,76 @@ func scanOrder(r scanner) (*orders.Order, error) {
 			CreatedAt:   fromMicros(linkCreated.Int64),
 		}
 	}
-	return &o, nil
+	row.order = &o
+	return &row, nil
 }
 
-// loadOrders reads the orders a query selects, then their payments and shipments in
-// one query each.
-func loadOrders(ctx context.Context, q querier, shopID, where string, args ...any) ([]*orders.Order, error) {
-	list, err := queryAll(ctx, q, "orders", scanOrder, orderSelect+" "+where, args...)
-	if err != nil || len(list) == 0 {
-		return list, err
-	}
-	byID := make(map[string]*orders.Order, len(list))
-	idArgs := []any{shopID}
-	for _, o := range list {
-		byID[o.ID] = o
-		idArgs = append(idArgs, o.ID)
-	}
-	in := "shop_id = ? AND order_id IN (" + placeholders(len(list)) + ")"
-
-	payments, err := queryAll(ctx, q, "payments", scanPayment,
-		`SELECT `+paymentColumns+` FROM payments WHERE `+in+` ORDER BY created_at, id`, idArgs...)
-	if err != nil {
+// loadOrders reads the orders a query selects, then the payments and shipments of
+// those that have some, in one query each.
+func loadOrders(ctx context.Context, q querier, where string, args ...any) ([]*orders.Order, error) {
+	rows, err := queryAll(ctx, q, "orders", scanOrder, orderSelect+" "+where, args...)
+	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
-	for _, p := range payments {
-		o := byID[p.OrderID]
-		o.Payments = append(o.Payments, p)
+	list := make([]*orders.Order, len(rows))
+	var withPayments, withShipments []*orders.Order
+	for i, r := range rows {
+		list[i] = r.order
+		if r.hasPayments {
+			withPayments = append(withPayments, r.order)
+		}
+		if r.hasShipments {
+			withShipments = append(withShipments, r.order)
+		}
 	}
-	shipments, err := queryAll(ctx, q, "shipments", scanShipment,
-		`SELECT `+shipmentColumns+` FROM shipments WHERE `+in+` ORDER BY created_at, id`, idArgs...)
-	if err != nil {
-		return nil, err
+	if len(withPayments) > 0 {
+		payments, err := queryChildren(ctx, q, "payments", scanPayment, paymentColumns, "payments", withPayments)
+		if err != nil {
+			return nil, err
+		}
+		byID := indexByID(withPayments)
+		for _, p := range payments {
+			o := byID[p.OrderID]
+			o.Payments = append(o.Payments, p)
+		}
 	}
-	for _, s := range shipments {
-		o := byID[s.OrderID]
-		o.Shipments = append(o.Shipments, s)
+	if len(withShipments) > 0 {
+		shipments, err := queryChildren(ctx, q, "shipments", scanShipment, shipmentColumns, "shipments", withShipments)
+		if err != nil {
+			return nil, err
+		}
+		byID := indexByID(withShipments)
+		for _, s := range shipments {
+			o := byID[s.OrderID]
+			o.Shipments = append(o.Shipments, s)
+		}
 	}
 	return list, nil
 }
 
+// queryChildren reads the rows of table that belong to list, oldest first. The
+// orders all belong to one shop, the one the query filtered by.
+func queryChildren[T any](ctx context.Context, q querier, what string, scan func(scanner) (*T, error), columns, table string, list []*orders.Order) ([]*T, error) {
+	args := make([]any, 0, len(list)+1)
+	args = append(args, list[0].ShopID)
+	for _, o := range list {
+		args = append(args, o.ID)
+	}
+	return queryAll(ctx, q, what, scan, `SELECT `+columns+` FROM `+table+
+		` WHERE shop_id = ? AND order_id IN (`+placeholders(len(list))+`) ORDER BY created_at, id`, args...)
+}
+
+func indexByID(list []*orders.Order) map[string]*orders.Order {
+	m := make(map[string]*orders.Order, len(list))
+	for _, o := range list {
+		m[o.ID] = o
+	}
+	return m
+}
+
 // loadOrder reads the one order a query selects, orders.ErrNotFound if none.
-func loadOrder(ctx context.Context, q querier, shopID, where string, args ...any) (*orders.Order, error) {
-	list, err := loadOrders(ctx, q, shopID, where, args...)
+func loadOrder(ctx context.Context, q querier, where string, args ...any) (*orders.Order, error) {
+	list, err := loadOrders(ctx, q, where, args...)
 	if err != nil {
 		return nil, err
 	}

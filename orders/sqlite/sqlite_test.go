@@ -216,3 +216,92 @@ func TestTwoStoresOneFile(t *testing.T) {
 		require.Equal(t, int64(1001+i), c)
 	}
 }
+
+// newOrder stores an order of shop awaiting payment, with its link, and returns it
+// with its plain token.
+func newOrder(t testing.TB, s *sqlite.Store, shopID string) (*orders.Order, string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	o := &orders.Order{
+		ID: orders.NewID(), ShopID: shopID, Status: orders.StatusAwaitingPayment,
+		PaymentStatus: orders.PaymentUnpaid, PaymentMethod: orders.MethodOnline, Currency: "VND",
+		Items: []orders.Item{{Name: "Tea", Quantity: 2, UnitPrice: 45000}}, Total: 90000,
+		Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now,
+	}
+	tok := orders.NewLinkToken()
+	o.Link = &orders.PaymentLink{OrderID: o.ID, TokenHash: orders.HashLinkToken(tok), SealedToken: []byte(tok), CreatedAt: now}
+	require.NoError(t, s.InTx(ctx, func(tx orders.Tx) error {
+		code, err := tx.NextOrderCode(ctx, shopID)
+		if err != nil {
+			return err
+		}
+		o.Code = strconv.FormatInt(code, 10)
+		return tx.InsertOrder(ctx, o)
+	}))
+	return o, tok
+}
+
+// TestOrderChildrenGoToTheirOrders checks that orders read together get exactly their
+// own payments and shipments, and none when they have none: the store reads children
+// only for the orders that have some.
+func TestOrderChildrenGoToTheirOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := setup(t)
+	bare, bareToken := newOrder(t, s, "shop-a")
+	paid, _ := newOrder(t, s, "shop-a")
+	shipped, shippedToken := newOrder(t, s, "shop-a")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	payment := &orders.Payment{ID: orders.NewID(), ShopID: "shop-a", OrderID: paid.ID, AttemptID: orders.NewID(),
+		Gateway: "sandbox", GatewayRef: "pay_1", Status: orders.PaymentStatusSucceeded, Amount: paid.Total,
+		Currency: "VND", CreatedAt: now}
+	shipment := &orders.Shipment{ID: orders.NewID(), ShopID: "shop-a", OrderID: shipped.ID, Carrier: "GHN", CreatedAt: now}
+	require.NoError(t, s.InTx(ctx, func(tx orders.Tx) error {
+		if err := tx.InsertPayment(ctx, payment); err != nil {
+			return err
+		}
+		return tx.InsertShipment(ctx, shipment)
+	}))
+
+	list, err := s.ListOrders(ctx, "shop-a", orders.OrderFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	byID := map[string]*orders.Order{}
+	for _, o := range list {
+		byID[o.ID] = o
+	}
+	require.Empty(t, byID[bare.ID].Payments)
+	require.Empty(t, byID[bare.ID].Shipments)
+	require.Equal(t, []*orders.Payment{payment}, byID[paid.ID].Payments)
+	require.Empty(t, byID[paid.ID].Shipments)
+	require.Empty(t, byID[shipped.ID].Payments)
+	require.Equal(t, []*orders.Shipment{shipment}, byID[shipped.ID].Shipments)
+
+	got, err := s.OrderByTokenHash(ctx, orders.HashLinkToken(shippedToken))
+	require.NoError(t, err)
+	require.Equal(t, shipped.ID, got.ID)
+	require.Equal(t, []*orders.Shipment{shipment}, got.Shipments)
+	got, err = s.OrderByTokenHash(ctx, orders.HashLinkToken(bareToken))
+	require.NoError(t, err)
+	require.Equal(t, bare.ID, got.ID)
+	require.Equal(t, bare.Link.TokenHash, got.Link.TokenHash)
+	require.Empty(t, got.Payments)
+}
+
+// BenchmarkOrderByTokenHash measures the pay page's read of an order by its link.
+func BenchmarkOrderByTokenHash(b *testing.B) {
+	ctx := context.Background()
+	s := setup(b)
+	_, tok := newOrder(b, s, "shop-a")
+	hash := orders.HashLinkToken(tok)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.OrderByTokenHash(ctx, hash); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

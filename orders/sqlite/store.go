@@ -12,24 +12,19 @@ import (
 
 // Order returns an order with its link, payments and shipments.
 func (s *Store) Order(ctx context.Context, shopID, id string) (*orders.Order, error) {
-	return loadOrder(ctx, s.rq, shopID, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
+	return loadOrder(ctx, s.rq, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
 }
 
 // OrderByCode returns an order by its human code.
 func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.Order, error) {
-	return loadOrder(ctx, s.rq, shopID, `WHERE o.shop_id = ? AND o.code = ?`, shopID, code)
+	return loadOrder(ctx, s.rq, `WHERE o.shop_id = ? AND o.code = ?`, shopID, code)
 }
 
 // OrderByTokenHash returns the order whose link has this token hash, from any shop:
-// the token is the pay page's only credential. Its children are then read by the
-// order's own shop.
+// the token is the pay page's only credential. The link's shop must be the order's,
+// and its children are read by that shop.
 func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders.Order, error) {
-	var shopID string
-	err := s.rq.QueryRowContext(ctx, `SELECT shop_id FROM payment_links WHERE token_hash = ?`, blob(tokenHash)).Scan(&shopID)
-	if err != nil {
-		return nil, notFound(err, "order by token")
-	}
-	return loadOrder(ctx, s.rq, shopID, `WHERE o.shop_id = ? AND l.token_hash = ?`, shopID, blob(tokenHash))
+	return loadOrder(ctx, s.rq, `WHERE l.token_hash = ? AND o.shop_id = l.shop_id`, blob(tokenHash))
 }
 
 // ListOrders returns the shop's orders newest first (by UUIDv7 ID), filtered and paged.
@@ -50,7 +45,7 @@ func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFil
 		limit = 50
 	}
 	args = append(args, limit)
-	return loadOrders(ctx, s.rq, shopID, "WHERE "+strings.Join(where, " AND ")+" ORDER BY o.id DESC LIMIT ?", args...)
+	return loadOrders(ctx, s.rq, "WHERE "+strings.Join(where, " AND ")+" ORDER BY o.id DESC LIMIT ?", args...)
 }
 
 func (s *Store) Conversation(ctx context.Context, shopID, id string) (*orders.Conversation, error) {

@@ -85,7 +85,7 @@ func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 
 // LockOrder loads an order inside the transaction.
 func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, error) {
-	return loadOrder(ctx, t.tx, shopID, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
+	return loadOrder(ctx, t.tx, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
 }
 
 // UpdateOrder writes the status fields if the stored version is still o.Version.
