@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -540,6 +541,46 @@ func TestPage(t *testing.T) {
 		err := tpl.Page(failWriter{}, "pay", pageView("en"))
 		require.ErrorIs(t, err, io.ErrClosedPipe)
 	})
+
+	t.Run("AppendPage appends what Page writes", func(t *testing.T) {
+		t.Parallel()
+		for _, name := range pageNames {
+			var want bytes.Buffer
+			require.NoError(t, tpl.Page(&want, name, pageView("vi")))
+			got, err := tpl.AppendPage([]byte("prefix"), name, pageView("vi"))
+			require.NoError(t, err)
+			require.Equal(t, "prefix"+want.String(), string(got), name)
+		}
+	})
+
+	t.Run("AppendPage leaves dst alone on errors", func(t *testing.T) {
+		t.Parallel()
+		got, err := tpl.AppendPage([]byte("prefix"), "dashboard", pageView("en"))
+		require.ErrorContains(t, err, `unknown page "dashboard"`)
+		require.Equal(t, "prefix", string(got))
+	})
+
+	t.Run("pages rendered concurrently do not mix", func(t *testing.T) {
+		t.Parallel()
+		// Page reuses its buffers: two goroutines must each get their own page.
+		want := map[string]string{}
+		for _, loc := range []string{"en", "vi", "th", "fa"} {
+			want[loc], _ = render(t, tpl, "pay", pageView(loc))
+		}
+		var wg sync.WaitGroup
+		for _, loc := range []string{"en", "vi", "th", "fa"} {
+			wg.Go(func() {
+				for range 50 {
+					var b bytes.Buffer
+					if err := tpl.Page(&b, "pay", pageView(loc)); err != nil || b.String() != want[loc] {
+						t.Errorf("%s: page differs (err %v)", loc, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
 
 type failWriter struct{}
@@ -641,4 +682,20 @@ func text(n *html.Node) string {
 		}
 	})
 	return b.String()
+}
+
+// BenchmarkPage measures rendering the pay page, the page customers open most.
+func BenchmarkPage(b *testing.B) {
+	tpl, err := templates.New()
+	require.NoError(b, err)
+	p := pageView("vi")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := tpl.Page(io.Discard, "pay", p); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
