@@ -90,7 +90,7 @@ func TestValidateLimits(t *testing.T) {
 		{"empty key", []bot.Limit{ok, {Events: 1, Per: time.Second}}, "ratelimit: limit 1 has an empty key"},
 		{"long key", []bot.Limit{{Key: strings.Repeat("k", 257), Events: 1, Per: time.Second}}, `ratelimit: limit key "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"… is longer than 256 bytes`},
 		{"zero events", []bot.Limit{{Key: "k", Per: time.Second}}, "ratelimit: limit k 0/1s must allow at least 1 event"},
-		{"negative events", []bot.Limit{{Key: "k", Events: -1, Per: time.Second}}, "must allow at least 1 event"},
+		{"negative events", []bot.Limit{{Key: "k", Events: -1, Per: time.Second}}, "ratelimit: limit k -1/1s must allow at least 1 event"},
 		{"sub-millisecond", []bot.Limit{{Key: "k", Events: 1, Per: time.Microsecond}}, "ratelimit: limit k 1/1µs must span at least 1ms"},
 		{"duplicate key", []bot.Limit{ok, {Key: "j", Events: 1, Per: time.Second}, {Key: "k", Events: 5, Per: time.Minute}}, `ratelimit: limit key "k" is given twice`},
 	} {
