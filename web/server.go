@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -218,15 +220,18 @@ func (s *Server) observe(c *gin.Context) {
 	c.Next()
 	elapsed := time.Since(start)
 	route, status := routeLabel(c), c.Writer.Status()
-	s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
-		slog.String("method", c.Request.Method),
-		slog.String("route", route),
-		slog.Int("status", status),
-		slog.Int("bytes", c.Writer.Size()),
-		slog.Duration("duration", elapsed),
-	)
+	m := s.metrics.child(route, status)
+	m.requests.Inc()
+	m.duration.Observe(elapsed.Seconds())
+	if ctx := c.Request.Context(); s.log.Enabled(ctx, slog.LevelInfo) {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "http request",
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.Duration("duration", elapsed),
+		)
+	}
 }
 
 // recover turns a panic in a handler into an internal error answer, logged with its
@@ -269,15 +274,30 @@ func cspWithFormActions(origins []string) string {
 	return cspBase + " " + strings.Join(origins, " ")
 }
 
-// secureHeaders sets the headers every answer carries. Pages that post to a gateway
-// widen form-action (see payPage); everything else keeps the strict default.
-func (s *Server) secureHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+// secureHeaderValues are the headers secureHeaders sets, built once with canonical
+// keys. Each value slice is full to its capacity, so a handler that adds a value
+// (Header.Add) gets a new slice and never writes into the shared one; handlers that
+// change a header (payPage's CSP) replace the slice.
+var secureHeaderValues = func() http.Header {
+	h := http.Header{}
 	h.Set("Content-Security-Policy", cspBase)
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
+	for k, v := range h {
+		h[k] = slices.Clip(v)
+	}
+	return h
+}()
+
+// secureHeaders sets the headers every answer carries. Pages that post to a gateway
+// widen form-action (see payPage); everything else keeps the strict default.
+func (s *Server) secureHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	for k, v := range secureHeaderValues {
+		h[k] = v
+	}
 	c.Next()
 }
 
@@ -300,10 +320,46 @@ func (s *Server) sameOrigin(c *gin.Context) {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// children caches each (route, status)'s counter and histogram: finding them in
+	// the vectors hashes the label values and formats the status on every request.
+	// Routes are gin's patterns and statuses HTTP's, so the cache stays small.
+	mu       sync.RWMutex
+	children map[routeStatus]routeMetrics
+}
+
+type routeStatus struct {
+	route  string
+	status int
+}
+
+type routeMetrics struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// child returns the metrics of one route and status.
+func (m *httpMetrics) child(route string, status int) routeMetrics {
+	k := routeStatus{route, status}
+	m.mu.RLock()
+	rm, ok := m.children[k]
+	m.mu.RUnlock()
+	if ok {
+		return rm
+	}
+	rm = routeMetrics{
+		requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(route),
+	}
+	m.mu.Lock()
+	m.children[k] = rm
+	m.mu.Unlock()
+	return rm
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	m := &httpMetrics{
+		children: map[routeStatus]routeMetrics{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatpay_http_requests_total",
 			Help: "HTTP requests served, by route pattern and status code.",

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -305,6 +306,7 @@ func requirePage(t testing.TB, rec *httptest.ResponseRecorder, status int) strin
 	t.Helper()
 	require.Equal(t, status, rec.Code, rec.Body.String())
 	require.Equal(t, "text/html; charset=utf-8", rec.Header().Get("Content-Type"))
+	require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"), "pages are sent whole, not chunked")
 	requirePageHeaders(t, rec)
 	return rec.Body.String()
 }
