@@ -47,9 +47,13 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	if err == nil {
 		externalID, err = ch.Send(ctx, shop, conv, m)
 	}
+	// The delivery is recorded even if the job's context ran out meanwhile: a message
+	// sent but not recorded would be sent again by the retry.
+	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	if err != nil {
 		final := bot.IsPermanent(err) || lastAttempt(job.JobRow)
-		if rerr := svc.RecordDelivery(ctx, args.ShopID, m.ID, orders.MessageDelivery{Reason: err.Error()}, final); rerr != nil {
+		if rerr := svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Reason: err.Error()}, final); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		if bot.IsPermanent(err) {
@@ -57,7 +61,7 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 		}
 		return err
 	}
-	return svc.RecordDelivery(ctx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true)
+	return svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true)
 }
 
 // noticeWorker delivers a notice to the shop's staff.
@@ -141,7 +145,10 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[orders.ProcessRe
 	if err != nil {
 		// A gateway that says the request itself is wrong will say so again; anything
 		// else (timeouts, 5xx) is worth retrying until the attempts run out.
-		if orders.ErrorCode(err) == orders.EINVALID || orders.ErrorCode(err) == orders.ECONFLICT || lastAttempt(job.JobRow) {
+		// When the retries run out on an unknown outcome the refund stays pending:
+		// marking it failed would make the amount refundable again although the
+		// gateway may have paid it back.
+		if orders.ErrorCode(err) == orders.EINVALID || orders.ErrorCode(err) == orders.ECONFLICT {
 			return svc.CompleteRefund(ctx, args.ShopID, r.ID, orders.RefundResult{Reason: orders.ErrorMessage(err)})
 		}
 		return err

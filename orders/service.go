@@ -397,6 +397,11 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 		default:
 			return Errorf(ECONFLICT, "Order %s is %s and can no longer be cancelled.", o.Code, o.Status)
 		}
+		if o.PaymentStatus == PaymentDisputed {
+			// The customer's bank is already pulling the money back; refunding too
+			// would return it twice.
+			return Errorf(ECONFLICT, "Order %s has a disputed payment; settle the dispute before cancelling.", o.Code)
+		}
 		o.Status = StatusCancelled
 		for _, p := range o.Payments {
 			if p.Duplicate {
@@ -519,6 +524,9 @@ func (s *Service) CreateRefund(ctx context.Context, shopID, id string, amount *i
 	}
 	var r *Refund
 	_, err := s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		if o.PaymentStatus == PaymentDisputed {
+			return Errorf(ECONFLICT, "Order %s has a disputed payment; a refund would return the money twice.", o.Code)
+		}
 		var pay *Payment
 		var refundable int64
 		for _, p := range o.Payments {

@@ -172,10 +172,10 @@ func (s *Server) readyz(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
-			// readyz is for operators and load balancers, so the reason is worth showing;
-			// it is also logged because a failing probe is what someone will look into.
+			// The probe is public, so it names only the failing dependency; the log
+			// has the detail (hosts, users) for whoever looks into it.
 			s.log.Warn("not ready", "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": readyReason(err)})
 			return
 		}
 	}
@@ -305,6 +305,19 @@ func (s *Server) secureHeaders(c *gin.Context) {
 // header, or Origin against Host for older browsers. Requests with neither come from
 // non-browser clients and carry no ambient credentials worth forging.
 func (s *Server) sameOrigin(c *gin.Context) {
+	// These forms carry one short field; bound what an anonymous poster can make
+	// the server parse before the token is even looked up.
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
+	if err := c.Request.ParseForm(); err != nil {
+		status := http.StatusBadRequest
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		s.renderPage(c, status, "error", templates.PageView{Locale: "en", Message: "This form could not be read. Open the page again and retry."})
+		c.Abort()
+		return
+	}
 	if err := s.csrf.Check(c.Request); err != nil {
 		s.renderPage(c, http.StatusForbidden, "error", templates.PageView{
 			Locale:  "en",
@@ -393,4 +406,16 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C,
 		return c, fmt.Errorf("web: register metrics: %w", err)
 	}
 	return c, nil
+}
+
+// maxFormBytes bounds the pay and sandbox checkout forms.
+const maxFormBytes = 4 << 10
+
+// readyReason names the dependency a readiness error comes from, without its detail.
+func readyReason(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ":"); i > 0 {
+		return msg[:i]
+	}
+	return "not ready"
 }

@@ -890,11 +890,12 @@ func TestOperationalEndpoints(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.request(http.MethodHead, "/readyz", nil, nil).Code)
 
 	down := setup(t, func(o *setupOpts) {
-		o.ready = func(context.Context) error { return errors.New("store unreachable") }
+		o.ready = func(context.Context) error { return errors.New("database: dial tcp 10.0.0.5:5432: connection refused (user=chatpay)") }
 	})
 	rec = down.request(http.MethodGet, "/readyz", nil, nil)
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	require.JSONEq(t, `{"status": "unavailable", "reason": "store unreachable"}`, rec.Body.String())
+	require.JSONEq(t, `{"status": "unavailable", "reason": "database"}`, rec.Body.String())
+	require.NotContains(t, rec.Body.String(), "10.0.0.5", "the public probe names the dependency, not its address")
 
 	// Pay tokens stay out of metrics and logs: both name the route, not the path.
 	o := b.createOrder(keyB, `{"items": [{"name": "Tea", "quantity": 1, "unit_price": 5000}]}`)
@@ -957,4 +958,14 @@ func BenchmarkPayPage(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestPayFormBodyLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := "gateway=sandbox&pad=" + strings.Repeat("x", maxFormBytes)
+	res, err := http.Post(b.url+"/pay/AAAAAAAAAAAAAAAAAAAAAA", "application/x-www-form-urlencoded", strings.NewReader(body))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
 }

@@ -162,6 +162,7 @@ type Main struct {
 	URL string
 
 	runner jobRunner
+	closed bool
 	server *http.Server
 	served chan error
 }
@@ -335,6 +336,10 @@ func (m *Main) Open(ctx context.Context) error {
 // Close stops accepting requests, lets in-flight requests and jobs finish (until ctx
 // is done), then closes the store.
 func (m *Main) Close(ctx context.Context) error {
+	if m.closed {
+		return nil // closing twice (a test's cleanup after an explicit Close) is harmless
+	}
+	m.closed = true
 	var errs []error
 	if m.server != nil {
 		if err := m.server.Shutdown(ctx); err != nil {
