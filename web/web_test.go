@@ -890,7 +890,9 @@ func TestOperationalEndpoints(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.request(http.MethodHead, "/readyz", nil, nil).Code)
 
 	down := setup(t, func(o *setupOpts) {
-		o.ready = func(context.Context) error { return errors.New("database: dial tcp 10.0.0.5:5432: connection refused (user=chatpay)") }
+		o.ready = func(context.Context) error {
+			return errors.New("database: dial tcp 10.0.0.5:5432: connection refused (user=chatpay)")
+		}
 	})
 	rec = down.request(http.MethodGet, "/readyz", nil, nil)
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
