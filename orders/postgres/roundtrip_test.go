@@ -52,7 +52,12 @@ func TestApplyEventRoundTrips(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	schema := "t_" + hex.EncodeToString(b[:])
 	trips := &roundTrips{}
-	s, err := open(ctx, url, Options{Schema: schema}, func(c *pgxpool.Config) { c.ConnConfig.Tracer = trips })
+	s, err := open(ctx, url, Options{Schema: schema}, func(c *pgxpool.Config) {
+		c.ConnConfig.Tracer = trips
+		// One connection, so the measured call runs where the warm-up prepared its
+		// statements; a fresh connection would add a round trip to prepare.
+		c.MaxConns = 1
+	})
 	if err != nil {
 		if os.Getenv("CHATPAY_REQUIRE_SERVICES") == "1" {
 			t.Fatal(err)
