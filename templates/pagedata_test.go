@@ -36,3 +36,63 @@ func TestPageDataCopiesEveryField(t *testing.T) {
 		require.Equal(t, pv.Field(i).Interface(), got.Interface(), "pageData.%s", name)
 	}
 }
+
+// TestBakedPagesMatch checks that baking the locale strings into the pages changes
+// nothing: every page in every locale (and an unknown one), for views that take every
+// branch of the templates, renders byte for byte as it does with the strings looked up
+// at render time. It fails if a template prints a locale string where HTML text
+// escaping is not the right escaping (a URL, a script, a style sheet).
+func TestBakedPagesMatch(t *testing.T) {
+	t.Parallel()
+	baked, err := New()
+	require.NoError(t, err)
+	plain, err := newTemplates(false)
+	require.NoError(t, err)
+
+	full := PageView{
+		ShopName: "Lan's <Shop> & Co", OrderCode: "1042", Status: "awaiting_payment",
+		Items: []ItemView{
+			{Name: "Áo <thun> \"lụa\" +1", Quantity: 2, UnitPrice: "150.000 ₫", Amount: "300.000 ₫"},
+			{Name: "Mũ", Quantity: 1234567, UnitPrice: "1 ₫", Amount: "1.234.567 ₫"},
+		},
+		Shipping: "30.000 ₫", Total: "1.564.567 ₫", FormAction: "/pay/tok_abc",
+		Gateways: []string{"sandbox"}, SessionID: "cs_1", Amount: "5 ₫",
+	}
+	variants := map[string]func(p *PageView){
+		"full":            func(p *PageView) {},
+		"pending":         func(p *PageView) { p.Pending = true },
+		"failed":          func(p *PageView) { p.Failed, p.FailureReason = true, "card <declined> & 'x' +1" },
+		"failed, no why":  func(p *PageView) { p.Failed = true },
+		"gateways":        func(p *PageView) { p.Gateways = []string{"sandbox", "stripe", "omise"} },
+		"no gateways":     func(p *PageView) { p.Gateways, p.Items, p.Shipping = nil, nil, "" },
+		"total only":      func(p *PageView) { p.Items = nil },
+		"empty":           func(p *PageView) { *p = PageView{Locale: p.Locale} },
+		"message":         func(p *PageView) { p.Message, p.Title, p.Status = "<b>hi</b> & 'bye'", "T<i>", "paid" },
+		"rtl, hostile":    func(p *PageView) { p.Dir, p.ShopName, p.FormAction = "rtl", "<script>x</script>", "javascript:alert(1)" },
+		"odd dir, status": func(p *PageView) { p.Dir, p.Status = "\" onload=x", "weird" },
+	}
+	for _, loc := range append(Locales(), "xx") {
+		for _, name := range pageNames {
+			for vn, change := range variants {
+				p := full
+				p.Locale = loc
+				change(&p)
+				want, err := plain.AppendPage(nil, name, p)
+				require.NoError(t, err)
+				got, err := baked.AppendPage(nil, name, p)
+				require.NoError(t, err)
+				require.Equal(t, string(want), string(got), "%s page in %s, %s", name, loc, vn)
+			}
+		}
+	}
+}
+
+func TestBakeStrings(t *testing.T) {
+	t.Parallel()
+	strs := map[string]string{"a": "A & <b> +1", "delim": "{{.Evil}}"}
+	require.Equal(t, "<p>A &amp; &lt;b&gt; &#43;1</p><p>A &amp; &lt;b&gt; &#43;1</p>",
+		bakeStrings("<p>{{.T.a}}</p><p>{{$.T.a}}</p>", strs))
+	require.Equal(t, "{{.T.missing}} {{.T.delim}} {{or .Message .T.a}} {{- .T.a}}",
+		bakeStrings("{{.T.missing}} {{.T.delim}} {{or .Message .T.a}} {{- .T.a}}", strs),
+		"missing keys, strings with delimiters and other actions stay actions")
+}

@@ -91,6 +91,8 @@ type locale struct {
 
 	messages map[string]*texttemplate.Template
 	notices  map[string]*texttemplate.Template
+	// pages are the HTML pages with this locale's strings baked in (see parsePage).
+	pages map[string]*htmltemplate.Template
 }
 
 // localeFile is the shape of locales/*.yaml.
@@ -109,13 +111,15 @@ type localeFile struct {
 // Templates renders chat messages, notices and pages. It is safe for concurrent use.
 type Templates struct {
 	locales map[string]*locale
-	pages   map[string]*htmltemplate.Template
 }
 
 // New parses the embedded locale files and pages. It fails if a locale misses a kind
 // or a page string that English has, so a gap is found at start-up, not by a customer.
-func New() (*Templates, error) {
-	t := &Templates{locales: make(map[string]*locale), pages: make(map[string]*htmltemplate.Template)}
+func New() (*Templates, error) { return newTemplates(true) }
+
+// newTemplates is New; bake false keeps the locale strings as actions (see parsePage).
+func newTemplates(bake bool) (*Templates, error) {
+	t := &Templates{locales: make(map[string]*locale)}
 	for _, code := range locales {
 		loc, err := parseLocale(code)
 		if err != nil {
@@ -133,22 +137,87 @@ func New() (*Templates, error) {
 		}
 	}
 
-	layout, err := htmltemplate.New("layout.html").Option("missingkey=error").ParseFS(files, "pages/layout.html")
+	layout, err := files.ReadFile("pages/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	for _, name := range pageNames {
-		clone, err := layout.Clone()
+		page, err := files.ReadFile(path.Join("pages", name+".html"))
 		if err != nil {
 			return nil, fmt.Errorf("templates: %w", err)
 		}
-		p, err := clone.ParseFS(files, path.Join("pages", name+".html"))
-		if err != nil {
-			return nil, fmt.Errorf("templates: page %s: %w", name, err)
+		for _, loc := range t.locales {
+			strs := loc.file.Page
+			if !bake {
+				strs = nil
+			}
+			tmpl, err := parsePage(name, string(layout), string(page), strs)
+			if err != nil {
+				return nil, err
+			}
+			loc.pages[name] = tmpl
 		}
-		t.pages[name] = p
 	}
 	return t, nil
+}
+
+// parsePage parses the layout and a page for one locale, with the locale's strings
+// baked in: every action that only prints one of them, {{.T.key}} or {{$.T.key}},
+// becomes the string itself, escaped as html/template escapes text. Those actions were
+// a third of a page's, and each costs a field lookup, a map lookup and an escaper call
+// through reflection on every render. Other uses of T (as in {{or .Message .T.lead}})
+// stay actions. A nil strs bakes nothing, which TestBakedPagesMatch compares against.
+//
+// Baking assumes such actions sit in HTML text, where they are today: text is
+// escaped the same way in a quoted attribute or a <title>, but not in a URL, a script
+// or a style sheet. TestBakedPagesMatch renders every page both ways to catch that.
+func parsePage(name, layout, page string, strs map[string]string) (*htmltemplate.Template, error) {
+	tmpl, err := htmltemplate.New("layout.html").Option("missingkey=error").Parse(bakeStrings(layout, strs))
+	if err != nil {
+		return nil, fmt.Errorf("templates: layout: %w", err)
+	}
+	if _, err := tmpl.New(name + ".html").Parse(bakeStrings(page, strs)); err != nil {
+		return nil, fmt.Errorf("templates: page %s: %w", name, err)
+	}
+	return tmpl, nil
+}
+
+// localeString matches an action that prints one locale string.
+var localeString = regexp.MustCompile(`\{\{\$?\.T\.([A-Za-z0-9_]+)\}\}`)
+
+// bakeStrings replaces the actions that print one of strs by the escaped string. A
+// key strs lacks stays an action (and fails at render as before); so does a string
+// whose escaped form contains the template delimiter, which would otherwise be parsed
+// as an action.
+func bakeStrings(src string, strs map[string]string) string {
+	if strs == nil {
+		return src
+	}
+	return localeString.ReplaceAllStringFunc(src, func(action string) string {
+		key := localeString.FindStringSubmatch(action)[1]
+		v, ok := strs[key]
+		if !ok {
+			return action
+		}
+		escaped := escapeText(v)
+		if strings.Contains(escaped, "{{") {
+			return action
+		}
+		return escaped
+	})
+}
+
+// textEscaper prints its data as html/template prints a string in HTML text.
+var textEscaper = htmltemplate.Must(htmltemplate.New("text").Parse("{{.}}"))
+
+// escapeText escapes s exactly as html/template would in HTML text ({{.}} between
+// tags), which is not quite html.EscapeString: html/template also escapes "+".
+func escapeText(s string) string {
+	var b strings.Builder
+	if err := textEscaper.Execute(&b, s); err != nil {
+		panic(err) // printing a string cannot fail
+	}
+	return b.String()
 }
 
 func parseLocale(code string) (*locale, error) {
@@ -157,7 +226,12 @@ func parseLocale(code string) (*locale, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	loc := &locale{code: code, messages: make(map[string]*texttemplate.Template), notices: make(map[string]*texttemplate.Template)}
+	loc := &locale{
+		code:     code,
+		messages: make(map[string]*texttemplate.Template),
+		notices:  make(map[string]*texttemplate.Template),
+		pages:    make(map[string]*htmltemplate.Template),
+	}
 	if err := yaml.UnmarshalWithOptions(data, &loc.file, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("templates: %s: %s", name, yaml.FormatError(err, false, false))
 	}
@@ -365,11 +439,11 @@ func (t *Templates) Page(w io.Writer, name string, p PageView) error {
 // written to). Servers use it to render into a reused buffer and to know the page's
 // length before they answer.
 func (t *Templates) AppendPage(dst []byte, name string, p PageView) ([]byte, error) {
-	tmpl, ok := t.pages[name]
+	loc := t.locale(p.Locale)
+	tmpl, ok := loc.pages[name]
 	if !ok {
 		return dst, fmt.Errorf("templates: unknown page %q", name)
 	}
-	loc := t.locale(p.Locale)
 	if p.Dir != "rtl" && p.Dir != "ltr" {
 		// The direction goes into an attribute the browser acts on: anything but the
 		// two real values falls back to the locale's own.
