@@ -59,16 +59,18 @@ func TestBakedPagesMatch(t *testing.T) {
 		Gateways: []string{"sandbox"}, SessionID: "cs_1", Amount: "5 ₫",
 	}
 	variants := map[string]func(p *PageView){
-		"full":            func(p *PageView) {},
-		"pending":         func(p *PageView) { p.Pending = true },
-		"failed":          func(p *PageView) { p.Failed, p.FailureReason = true, "card <declined> & 'x' +1" },
-		"failed, no why":  func(p *PageView) { p.Failed = true },
-		"gateways":        func(p *PageView) { p.Gateways = []string{"sandbox", "stripe", "omise"} },
-		"no gateways":     func(p *PageView) { p.Gateways, p.Items, p.Shipping = nil, nil, "" },
-		"total only":      func(p *PageView) { p.Items = nil },
-		"empty":           func(p *PageView) { *p = PageView{Locale: p.Locale} },
-		"message":         func(p *PageView) { p.Message, p.Title, p.Status = "<b>hi</b> & 'bye'", "T<i>", "paid" },
-		"rtl, hostile":    func(p *PageView) { p.Dir, p.ShopName, p.FormAction = "rtl", "<script>x</script>", "javascript:alert(1)" },
+		"full":           func(p *PageView) {},
+		"pending":        func(p *PageView) { p.Pending = true },
+		"failed":         func(p *PageView) { p.Failed, p.FailureReason = true, "card <declined> & 'x' +1" },
+		"failed, no why": func(p *PageView) { p.Failed = true },
+		"gateways":       func(p *PageView) { p.Gateways = []string{"sandbox", "stripe", "omise"} },
+		"no gateways":    func(p *PageView) { p.Gateways, p.Items, p.Shipping = nil, nil, "" },
+		"total only":     func(p *PageView) { p.Items = nil },
+		"empty":          func(p *PageView) { *p = PageView{Locale: p.Locale} },
+		"message":        func(p *PageView) { p.Message, p.Title, p.Status = "<b>hi</b> & 'bye'", "T<i>", "paid" },
+		"rtl, hostile": func(p *PageView) {
+			p.Dir, p.ShopName, p.FormAction = "rtl", "<script>x</script>", "javascript:alert(1)"
+		},
 		"odd dir, status": func(p *PageView) { p.Dir, p.Status = "\" onload=x", "weird" },
 	}
 	for _, loc := range append(Locales(), "xx") {
