@@ -32,6 +32,12 @@ type Config struct {
 	Channels bot.Channels
 	// Notifier is optional; nil logs notices instead of sending them to a chat.
 	Notifier Notifier
+	// Limiter spaces outbound messages under the platforms' rate limits (Redis when
+	// configured, so replicas share them); nil sends without limits.
+	Limiter bot.Limiter
+	// Account names the shop's account on a channel (a Telegram bot's id), which the
+	// per-bot limits are keyed by.
+	Account func(shop *orders.Shop, channel string) string
 	// ReconcileAfter is how long an attempt may stay unconfirmed before the
 	// reconciliation job asks its gateway about it.
 	ReconcileAfter time.Duration

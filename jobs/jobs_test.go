@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/bot/ratelimit/memory"
 	"github.com/chatpay/chatpay/bot/webchat"
 	"github.com/chatpay/chatpay/gateway"
 	"github.com/chatpay/chatpay/gateway/sandbox"
@@ -259,4 +261,31 @@ func TestDeliverNotice(t *testing.T) {
 	b.staff.fail = &bot.PermanentError{Reason: "chat not found"}
 	var cancel *rivertype.JobCancelError
 	require.ErrorAs(t, w.Work(ctx, job(args, 3)), &cancel, "a permanent failure is not retried")
+}
+
+func TestDeliverMessageRespectsRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.jobs.cfg.Limiter = memory.New(memory.Options{})
+	b.jobs.cfg.Account = func(*orders.Shop, string) string { return "bot1" }
+	first, second := b.order(t, "telegram"), b.order(t, "telegram")
+	m1, err := b.store.OrderMessages(ctx, b.shop.ID, first.ID)
+	require.NoError(t, err)
+	m2, err := b.store.OrderMessages(ctx, b.shop.ID, second.ID)
+	require.NoError(t, err)
+	w := &messageWorker{j: b.jobs}
+
+	require.NoError(t, w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: m1[0].ID}, 1)))
+	// The same Telegram chat a moment later: over its ~1 message/s, so the job waits
+	// instead of sending.
+	err = w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: m2[0].ID}, 1))
+	var snooze *rivertype.JobSnoozeError
+	require.ErrorAs(t, err, &snooze)
+	require.Positive(t, snooze.Duration)
+	require.LessOrEqual(t, snooze.Duration, time.Second)
+	require.Equal(t, []string{m1[0].ID}, b.chat.sent)
+	m, err := b.store.Message(ctx, b.shop.ID, m2[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageQueued, m.Status)
 }

@@ -45,6 +45,14 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	var externalID string
 	ch, err := w.j.cfg.Channels.Get(conv.Channel)
 	if err == nil {
+		var wait time.Duration
+		if wait, err = w.j.reserve(ctx, shop, conv); err == nil && wait > 0 {
+			// The platform's rate limit is full: try again when a slot frees,
+			// without counting this as a failed attempt.
+			return river.JobSnooze(wait)
+		}
+	}
+	if err == nil {
 		externalID, err = ch.Send(ctx, shop, conv, m)
 	}
 	// The delivery is recorded even if the job's context ran out meanwhile: a message
@@ -62,6 +70,23 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 		return err
 	}
 	return svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true)
+}
+
+// reserve takes a slot under the platform's limits for a conversation (per chat, per
+// bot, per group) and returns how long to wait when there is none.
+func (j *Jobs) reserve(ctx context.Context, shop *orders.Shop, conv *orders.Conversation) (time.Duration, error) {
+	if j.cfg.Limiter == nil {
+		return 0, nil
+	}
+	var account string
+	if j.cfg.Account != nil {
+		account = j.cfg.Account(shop, conv.Channel)
+	}
+	limits, err := bot.ConversationLimits(account, conv)
+	if err != nil || len(limits) == 0 {
+		return 0, err
+	}
+	return j.cfg.Limiter.Reserve(ctx, limits...)
 }
 
 // noticeWorker delivers a notice to the shop's staff.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -22,6 +23,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/bot/ratelimit/memory"
+	ratelimitredis "github.com/chatpay/chatpay/bot/ratelimit/redis"
 	"github.com/chatpay/chatpay/bot/webchat"
 	"github.com/chatpay/chatpay/configs"
 	"github.com/chatpay/chatpay/gateway"
@@ -271,9 +274,20 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	m.Jobs, err = jobs.New(jobs.Config{
-		Service:        m.Service,
-		Gateways:       m.Gateways,
-		Channels:       bot.Channels{orders.ChannelWebchat: webchat.Channel{}},
+		Service:  m.Service,
+		Gateways: m.Gateways,
+		Channels: bot.Channels{orders.ChannelWebchat: webchat.Channel{}},
+		Limiter:  m.limiter(),
+		Account: func(shop *orders.Shop, channel string) string {
+			if channel == orders.ChannelTelegram {
+				for _, sh := range cfg.Shops {
+					if sh.ID == shop.ID && sh.Telegram != nil {
+						return bot.TelegramBotID(sh.Telegram.Token)
+					}
+				}
+			}
+			return shop.ID
+		},
 		ReconcileAfter: cfg.Jobs.ReconcileAfter.Std(),
 		ReconcileEvery: cfg.Jobs.ReconcileEvery.Std(),
 		Logger:         m.Logger.With("component", "jobs"),
@@ -383,6 +397,15 @@ func (m *Main) StopJobs(ctx context.Context) error {
 	return err
 }
 
+// limiter returns the outbound rate limiter: shared through Redis between replicas
+// when it is configured, in this process otherwise.
+func (m *Main) limiter() bot.Limiter {
+	if m.Redis != nil {
+		return ratelimitredis.New(m.Redis, "")
+	}
+	return memory.New(memory.Options{})
+}
+
 // ready reports whether chatpay can serve: its store and, when configured, Redis
 // answer.
 func (m *Main) ready(ctx context.Context) error {
@@ -402,6 +425,11 @@ func (m *Main) ready(ctx context.Context) error {
 func openRedis(ctx context.Context, url string) (*redis.Client, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
+		// ParseURL's error quotes the whole URL, password included.
+		var uerr *neturl.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("config: redis_url: %w", err)
 	}
 	client := redis.NewClient(opts)
