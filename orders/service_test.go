@@ -617,25 +617,37 @@ func TestApplyEventFailureAfterSuccess(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	o := b.create(t, shopA, input())
-	a := b.pay(t, o)
+	// The customer opened two checkouts, abandoned the second and paid the first.
+	a1, a2 := b.attempt(t, o), b.attempt(t, o)
+	require.True(t, b.apply(t, event(a1, orders.EventSucceeded, "evt_paid")).Paid)
 	before := b.snapshot(t)
 
-	// A late failure for the same attempt (out-of-order delivery): success wins.
-	res := b.apply(t, event(a, orders.EventFailed, "evt_late_fail"))
+	// A late failure for the paid attempt (out-of-order delivery): success wins.
+	res := b.apply(t, event(a1, orders.EventFailed, "evt_late_fail"))
 	require.Equal(t, orders.OutcomeIgnored, res.Outcome)
 	require.False(t, res.Duplicate)
 	after := b.snapshot(t)
 	require.Equal(t, before["gateway_events"]+1, after["gateway_events"], "the event is recorded")
 	after["gateway_events"] = before["gateway_events"]
 	require.Equal(t, before, after)
+	att, err := b.store.Attempt(b.ctx, shopA, a1.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.AttemptSucceeded, att.Status)
+
+	// The abandoned checkout expires: its attempt fails, but the customer, who has
+	// paid, is not asked to pay again and the staff are not told of a failure.
+	res = b.apply(t, event(a2, orders.EventFailed, "evt_expired"))
+	require.Equal(t, orders.OutcomeApplied, res.Outcome)
+	att, err = b.store.Attempt(b.ctx, shopA, a2.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.AttemptFailed, att.Status)
+
 	got := b.reload(t, o)
 	require.Equal(t, orders.StatusPaid, got.Status)
-	require.NotContains(t, kinds(b.messages(t, o)), orders.KindPaymentFailed)
-
-	// A failure for another, abandoned attempt neither tells the customer nor unpays.
-	a2, _, err := b.svc.StartAttempt(b.ctx, o.Link.Token, sandbox)
-	requireCode(t, err, orders.ECONFLICT)
-	require.Nil(t, a2)
+	require.Equal(t, orders.PaymentPaid, got.PaymentStatus)
+	require.Equal(t, []string{orders.KindOrderCard, orders.KindPaidConfirmation}, kinds(b.messages(t, o)))
+	require.Equal(t, []string{orders.NoticePaid}, noticeKinds(b.notices(t, shopA)))
+	require.Equal(t, before["river_job"], b.snapshot(t)["river_job"])
 }
 
 func TestApplyEventPending(t *testing.T) {
@@ -890,7 +902,7 @@ func TestStartAttemptRejects(t *testing.T) {
 	requireInvalid(t, err, "gateway")
 	_, _, err = b.svc.StartAttempt(b.ctx, orders.NewLinkToken(), sandbox)
 	requireCode(t, err, orders.ENOTFOUND)
-	for _, junk := range []string{"", "short", strings.Repeat("!", 22), o.Link.Token + "x"} {
+	for _, junk := range []string{"", "short", strings.Repeat("!", 22), o.Link.Token + "x", "0000000\r00000000\r00000"} {
 		_, _, err = b.svc.StartAttempt(b.ctx, junk, sandbox)
 		requireCode(t, err, orders.ENOTFOUND)
 	}
