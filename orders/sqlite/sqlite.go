@@ -48,9 +48,10 @@ type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 	// rq reads from the reader pool with statements prepared once per connection
-	// (see stmtCache). Transactions do not cache: preparing a statement outside the
-	// transaction would wait for the writer's only connection, which it holds.
-	rq cachedDB
+	// (see stmtCache). wstmts are the writer's statements, which transactions use
+	// through cachedTx.
+	rq     cachedDB
+	wstmts *stmtCache
 	// inserter is an insert-only River client: Tx.Enqueue inserts jobs with it on the
 	// transaction's own *sql.Tx.
 	inserter *river.Client[*sql.Tx]
@@ -101,6 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 
 	s.rq = cachedDB{newStmtCache(s.reader)}
+	s.wstmts = newStmtCache(s.writer)
 
 	s.inserter, err = river.NewClient(riversqlite.New(s.writer), &river.Config{})
 	if err != nil {
@@ -196,6 +198,9 @@ func (s *Store) Close() error {
 	if s.rq.c != nil {
 		errs = append(errs, s.rq.c.close())
 	}
+	if s.wstmts != nil {
+		errs = append(errs, s.wstmts.close())
+	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
@@ -234,6 +239,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx orders.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
+	q := &cachedTx{tx: sqlTx, c: s.wstmts}
+	// This runs after the rollback below (defers run last first): once the transaction
+	// has ended, whichever way, the writer's connection is free to prepare the
+	// statements the transaction ran unprepared.
+	defer func() {
+		if len(q.missed) > 0 {
+			s.wstmts.prepare(ctx, q.missed)
+		}
+	}()
 	done := false
 	// Rolling back in a defer also covers fn panicking or calling runtime.Goexit (a
 	// failed require in a test), which would otherwise keep the only writer connection.
@@ -242,7 +256,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx orders.Tx) error) error {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&tx{store: s, tx: sqlTx}); err != nil {
+	if err := fn(&tx{store: s, tx: sqlTx, q: q}); err != nil {
 		return err
 	}
 	done = true

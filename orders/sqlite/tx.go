@@ -16,6 +16,8 @@ import (
 type tx struct {
 	store *Store
 	tx    *sql.Tx
+	// q runs the transaction's statements, prepared once per query text (see cachedTx).
+	q *cachedTx
 }
 
 var _ orders.Tx = (*tx)(nil)
@@ -23,7 +25,7 @@ var _ orders.Tx = (*tx)(nil)
 // NextOrderCode bumps the shop's counter, creating it at 1001.
 func (t *tx) NextOrderCode(ctx context.Context, shopID string) (int64, error) {
 	var code int64
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO order_codes (shop_id, last_code) VALUES (?, 1001)
+	err := t.q.QueryRowContext(ctx, `INSERT INTO order_codes (shop_id, last_code) VALUES (?, 1001)
 		ON CONFLICT (shop_id) DO UPDATE SET last_code = last_code + 1
 		RETURNING last_code`, shopID).Scan(&code)
 	if err != nil {
@@ -35,14 +37,14 @@ func (t *tx) NextOrderCode(ctx context.Context, shopID string) (int64, error) {
 // UpsertConversation inserts c unless the shop already has a conversation for its
 // (channel, external id), then fills c from the stored row.
 func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`)
+	_, err := t.q.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, channel, external_id) DO NOTHING`,
 		c.ID, c.ShopID, c.Channel, c.ExternalID, c.CustomerName, micros(c.CreatedAt), nullMicros(c.LastInboundAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: upsert conversation: %w", err)
 	}
-	stored, err := getOne(ctx, t.tx, "conversation", scanConversation,
+	stored, err := getOne(ctx, t.q, "conversation", scanConversation,
 		`SELECT `+conversationColumns+` FROM conversations WHERE shop_id = ? AND channel = ? AND external_id = ?`,
 		c.ShopID, c.Channel, c.ExternalID)
 	if err != nil {
@@ -62,7 +64,7 @@ func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: order metadata: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO orders (id, shop_id, code, status, payment_status,
+	_, err = t.q.ExecContext(ctx, `INSERT INTO orders (id, shop_id, code, status, payment_status,
 		payment_method, currency, items, shipping_fee, total, customer_channel, customer_external_id,
 		customer_name, customer_phone, conversation_id, ship_on_payment, metadata, version, created_at,
 		updated_at, paid_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -74,7 +76,7 @@ func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 		return fmt.Errorf("sqlite: insert order: %w", err)
 	}
 	if l := o.Link; l != nil {
-		_, err = t.tx.ExecContext(ctx, `INSERT INTO payment_links (order_id, shop_id, token_hash, sealed_token, created_at)
+		_, err = t.q.ExecContext(ctx, `INSERT INTO payment_links (order_id, shop_id, token_hash, sealed_token, created_at)
 			VALUES (?, ?, ?, ?, ?)`, o.ID, o.ShopID, blob(l.TokenHash), blob(l.SealedToken), micros(l.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("sqlite: insert payment link: %w", err)
@@ -85,12 +87,12 @@ func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 
 // LockOrder loads an order inside the transaction.
 func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, error) {
-	return loadOrder(ctx, t.tx, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
+	return loadOrder(ctx, t.q, `WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
 }
 
 // UpdateOrder writes the status fields if the stored version is still o.Version.
 func (t *tx) UpdateOrder(ctx context.Context, o *orders.Order) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE orders SET status = ?, payment_status = ?, paid_at = ?,
+	res, err := t.q.ExecContext(ctx, `UPDATE orders SET status = ?, payment_status = ?, paid_at = ?,
 		updated_at = ?, version = version + 1
 		WHERE shop_id = ? AND id = ? AND version = ?`,
 		o.Status, o.PaymentStatus, nullMicros(o.PaidAt), micros(o.UpdatedAt), o.ShopID, o.ID, o.Version)
@@ -109,7 +111,7 @@ func (t *tx) UpdateOrder(ctx context.Context, o *orders.Order) error {
 }
 
 func (t *tx) InsertAttempt(ctx context.Context, a *orders.Attempt) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.ShopID, a.OrderID, a.Gateway, a.SessionID, a.Amount, a.Currency, a.Status, a.FailureReason,
 		micros(a.CreatedAt), micros(a.UpdatedAt))
 	if isUniqueViolation(err) {
@@ -123,18 +125,18 @@ func (t *tx) InsertAttempt(ctx context.Context, a *orders.Attempt) error {
 // LockAttemptBySession loads the attempt of a gateway session. The empty session id
 // of attempts still waiting for one never matches.
 func (t *tx) LockAttemptBySession(ctx context.Context, shopID, gateway, sessionID string) (*orders.Attempt, error) {
-	return getOne(ctx, t.tx, "attempt by session", scanAttempt,
+	return getOne(ctx, t.q, "attempt by session", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts WHERE shop_id = ? AND gateway = ? AND session_id = ? AND session_id <> ''`,
 		shopID, gateway, sessionID)
 }
 
 func (t *tx) LockAttempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
-	return getOne(ctx, t.tx, "attempt", scanAttempt,
+	return getOne(ctx, t.q, "attempt", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 func (t *tx) UpdateAttempt(ctx context.Context, a *orders.Attempt) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE attempts SET session_id = ?, status = ?, failure_reason = ?, updated_at = ?
+	res, err := t.q.ExecContext(ctx, `UPDATE attempts SET session_id = ?, status = ?, failure_reason = ?, updated_at = ?
 		WHERE shop_id = ? AND id = ?`, a.SessionID, a.Status, a.FailureReason, micros(a.UpdatedAt), a.ShopID, a.ID)
 	if isUniqueViolation(err) {
 		return orders.Errorf(orders.ECONFLICT, "Gateway session %s is already recorded for another attempt.", a.SessionID)
@@ -143,7 +145,7 @@ func (t *tx) UpdateAttempt(ctx context.Context, a *orders.Attempt) error {
 }
 
 func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.ShopID, p.OrderID, p.AttemptID, p.Gateway, p.GatewayRef, p.Status, p.Amount, p.RefundedAmount,
 		p.Currency, p.Duplicate, micros(p.CreatedAt))
 	if err != nil {
@@ -153,13 +155,13 @@ func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p *orders.Payment) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE payments SET status = ?, refunded_amount = ? WHERE shop_id = ? AND id = ?`,
+	res, err := t.q.ExecContext(ctx, `UPDATE payments SET status = ?, refunded_amount = ? WHERE shop_id = ? AND id = ?`,
 		p.Status, p.RefundedAmount, p.ShopID, p.ID)
 	return affected(res, err, "update payment")
 }
 
 func (t *tx) InsertRefund(ctx context.Context, r *orders.Refund) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO refunds (`+refundColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO refunds (`+refundColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ShopID, r.OrderID, r.PaymentID, r.Amount, r.Currency, r.Status, r.Reason, r.IdempotencyKey,
 		r.GatewayRef, r.FailureReason, micros(r.CreatedAt), micros(r.UpdatedAt))
 	if err != nil {
@@ -169,12 +171,12 @@ func (t *tx) InsertRefund(ctx context.Context, r *orders.Refund) error {
 }
 
 func (t *tx) LockRefund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
-	return getOne(ctx, t.tx, "refund", scanRefund,
+	return getOne(ctx, t.q, "refund", scanRefund,
 		`SELECT `+refundColumns+` FROM refunds WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
 func (t *tx) UpdateRefund(ctx context.Context, r *orders.Refund) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE refunds SET status = ?, gateway_ref = ?, failure_reason = ?, updated_at = ?
+	res, err := t.q.ExecContext(ctx, `UPDATE refunds SET status = ?, gateway_ref = ?, failure_reason = ?, updated_at = ?
 		WHERE shop_id = ? AND id = ?`, r.Status, r.GatewayRef, r.FailureReason, micros(r.UpdatedAt), r.ShopID, r.ID)
 	return affected(res, err, "update refund")
 }
@@ -183,7 +185,7 @@ func (t *tx) UpdateRefund(ctx context.Context, r *orders.Refund) error {
 // returned or on its way back.
 func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64, error) {
 	var total int64
-	err := t.tx.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM refunds
+	err := t.q.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM refunds
 		WHERE shop_id = ? AND payment_id = ? AND status IN (?, ?)`,
 		shopID, paymentID, orders.RefundPending, orders.RefundSucceeded).Scan(&total)
 	if err != nil {
@@ -193,7 +195,7 @@ func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64,
 }
 
 func (t *tx) InsertShipment(ctx context.Context, s *orders.Shipment) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		s.ID, s.ShopID, s.OrderID, s.Carrier, s.TrackingNumber, micros(s.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: insert shipment: %w", err)
@@ -206,7 +208,7 @@ func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: message buttons: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.q.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ShopID, nullString(m.ConversationID), nullString(m.OrderID), m.Direction, m.Kind, m.Text, buttons,
 		m.Status, m.ExternalID, m.FailureReason, micros(m.CreatedAt), nullMicros(m.SentAt))
 	if err != nil {
@@ -216,13 +218,13 @@ func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
 }
 
 func (t *tx) UpdateMessage(ctx context.Context, m *orders.Message) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE messages SET status = ?, external_id = ?, failure_reason = ?, sent_at = ?
+	res, err := t.q.ExecContext(ctx, `UPDATE messages SET status = ?, external_id = ?, failure_reason = ?, sent_at = ?
 		WHERE shop_id = ? AND id = ?`, m.Status, m.ExternalID, m.FailureReason, nullMicros(m.SentAt), m.ShopID, m.ID)
 	return affected(res, err, "update message")
 }
 
 func (t *tx) InsertNotice(ctx context.Context, n *orders.Notice) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO notices (`+noticeColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO notices (`+noticeColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		n.ID, n.ShopID, nullString(n.OrderID), n.Kind, n.Text, micros(n.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: insert notice: %w", err)
@@ -233,7 +235,7 @@ func (t *tx) InsertNotice(ctx context.Context, n *orders.Notice) error {
 // InsertEvent records a gateway event unless (shop, gateway, event id) is already
 // recorded. ON CONFLICT DO NOTHING makes the replay a no-op rather than an error.
 func (t *tx) InsertEvent(ctx context.Context, e *orders.GatewayEvent) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO gateway_events (id, shop_id, gateway, event_id, type,
+	res, err := t.q.ExecContext(ctx, `INSERT INTO gateway_events (id, shop_id, gateway, event_id, type,
 		session_id, payment_ref, amount, currency, reason, payload, outcome, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, gateway, event_id) DO NOTHING`,
@@ -250,7 +252,7 @@ func (t *tx) InsertEvent(ctx context.Context, e *orders.GatewayEvent) (bool, err
 }
 
 func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE gateway_events SET outcome = ? WHERE shop_id = ? AND id = ?`,
+	res, err := t.q.ExecContext(ctx, `UPDATE gateway_events SET outcome = ? WHERE shop_id = ? AND id = ?`,
 		e.Outcome, e.ShopID, e.ID)
 	return affected(res, err, "set event outcome")
 }
