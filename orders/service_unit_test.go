@@ -26,7 +26,7 @@ type fxBundle struct {
 	svc *orders.Service
 }
 
-func fxSetup(t *testing.T) *fxBundle {
+func fxSetup(t testing.TB) *fxBundle {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"))
@@ -58,7 +58,7 @@ func fxInput() orders.CreateOrderInput {
 	}
 }
 
-func (b *fxBundle) create(t *testing.T, shopID string, in orders.CreateOrderInput) *orders.Order {
+func (b *fxBundle) create(t testing.TB, shopID string, in orders.CreateOrderInput) *orders.Order {
 	t.Helper()
 	o, err := b.svc.CreateOrder(b.ctx, shopID, in)
 	require.NoError(t, err)
@@ -605,4 +605,229 @@ func TestServiceConcurrentSuccesses(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, real)
+}
+
+func TestServiceApplyEventMore(t *testing.T) {
+	t.Parallel()
+
+	t.Run("NoConfirmationWhenShopTurnedItOff", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "b", fxInput())
+		require.Equal(t, "THB", o.Currency)
+		b.pay(t, o)
+		require.Empty(t, b.messages(t, o, orders.KindPaidConfirmation))
+		require.Equal(t, orders.StatusPaid, b.reload(t, o).Status)
+	})
+
+	t.Run("FailedReplayQueuesOneMessage", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		a := b.attempt(t, o, "sess-1")
+		require.False(t, b.apply(t, fxEvent(a, orders.EventFailed, "evt-1")).Duplicate)
+		require.True(t, b.apply(t, fxEvent(a, orders.EventFailed, "evt-1")).Duplicate)
+		require.Len(t, b.messages(t, o, orders.KindPaymentFailed), 1)
+	})
+
+	t.Run("FailureAfterSuccessIsIgnored", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		a := b.pay(t, o)
+		res := b.apply(t, fxEvent(a, orders.EventFailed, "evt-late"))
+		require.Equal(t, orders.OutcomeIgnored, res.Outcome)
+		require.Equal(t, orders.StatusPaid, b.reload(t, o).Status)
+		require.Empty(t, b.messages(t, o, orders.KindPaymentFailed))
+	})
+
+	t.Run("SuccessAfterFailureCounts", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		a := b.attempt(t, o, "sess-1")
+		b.apply(t, fxEvent(a, orders.EventFailed, "evt-1"))
+		res := b.apply(t, fxEvent(a, orders.EventSucceeded, "evt-2"))
+		require.Equal(t, orders.OutcomeApplied, res.Outcome)
+		require.True(t, res.Paid)
+	})
+
+	t.Run("SecondEventForSameMoneyIsIgnored", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		a := b.pay(t, o)
+		res := b.apply(t, fxEvent(a, orders.EventSucceeded, "evt-other-id"))
+		require.Equal(t, orders.OutcomeIgnored, res.Outcome)
+		require.Len(t, b.reload(t, o).Payments, 1)
+		require.Empty(t, b.refunds(t, o))
+	})
+
+	t.Run("LatePaymentOnCancelledOrderIsRefunded", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		a := b.attempt(t, o, "sess-1")
+		_, err := b.svc.CancelOrder(b.ctx, "a", o.ID)
+		require.NoError(t, err)
+		res := b.apply(t, fxEvent(a, orders.EventSucceeded, "evt-1"))
+		require.Equal(t, orders.OutcomeDuplicatePaid, res.Outcome)
+		got := b.reload(t, o)
+		require.Equal(t, orders.StatusCancelled, got.Status)
+		rs := b.refunds(t, o)
+		require.Len(t, rs, 1)
+		require.Equal(t, o.Total, rs[0].Amount)
+	})
+
+	t.Run("OtherGatewaysSessionIsUnknown", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		a := b.attempt(t, o, "sess-1")
+		ev := fxEvent(a, orders.EventSucceeded, "evt-1")
+		ev.Gateway = "stripe"
+		require.Equal(t, orders.OutcomeUnknownSession, b.apply(t, ev).Outcome)
+		require.Equal(t, orders.StatusAwaitingPayment, b.reload(t, o).Status)
+	})
+}
+
+func TestServiceRefundsMore(t *testing.T) {
+	t.Parallel()
+
+	t.Run("PendingRefundsCountAgainstTheRest", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		b.pay(t, o)
+		_, err := b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+		require.NoError(t, err)
+		// The first refund is still pending: nothing is left to refund.
+		_, err = b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+		fxRequireCode(t, err, orders.EINVALID)
+		require.Len(t, b.refunds(t, o), 1)
+	})
+
+	t.Run("FailedRefundFreesTheAmount", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		b.pay(t, o)
+		r, err := b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+		require.NoError(t, err)
+		require.NoError(t, b.svc.CompleteRefund(b.ctx, "a", r.ID, orders.RefundResult{Reason: "insufficient balance"}))
+		got := b.reload(t, o)
+		require.Equal(t, orders.PaymentPaid, got.PaymentStatus)
+		require.Zero(t, got.Payments[0].RefundedAmount)
+		require.Empty(t, b.messages(t, o, orders.KindRefunded))
+
+		r2, err := b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+		require.NoError(t, err)
+		require.Equal(t, o.Total, r2.Amount)
+		require.NotEqual(t, r.IdempotencyKey, r2.IdempotencyKey)
+	})
+
+	t.Run("CancelPaidOrderRefundsTheRest", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		b.pay(t, o)
+		part := int64(10_000)
+		_, err := b.svc.CreateRefund(b.ctx, "a", o.ID, &part)
+		require.NoError(t, err)
+		got, err := b.svc.CancelOrder(b.ctx, "a", o.ID)
+		require.NoError(t, err)
+		require.Equal(t, orders.StatusCancelled, got.Status)
+		var sum int64
+		for _, r := range b.refunds(t, o) {
+			sum += r.Amount
+		}
+		require.Equal(t, o.Total, sum, "cancelling refunds what is left, not the whole amount again")
+		require.Len(t, b.messages(t, o, orders.KindCancelled), 1)
+	})
+
+	t.Run("RefundUnpaid", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		_, err := b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+		fxRequireCode(t, err, orders.EPAYMENTREQUIRED)
+		for _, bad := range []int64{0, -1, orders.MaxAmount + 1} {
+			_, err := b.svc.CreateRefund(b.ctx, "a", o.ID, &bad)
+			fxRequireCode(t, err, orders.EINVALID)
+		}
+	})
+
+	t.Run("CompleteCashOnDelivery", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		in := fxInput()
+		in.PaymentMethod = orders.MethodCOD
+		o := b.create(t, "a", in)
+		_, err := b.svc.CompleteOrder(b.ctx, "a", o.ID)
+		fxRequireCode(t, err, orders.ECONFLICT)
+		_, err = b.svc.CreateShipment(b.ctx, "a", o.ID, "GHN", "")
+		require.NoError(t, err)
+		got, err := b.svc.CompleteOrder(b.ctx, "a", o.ID)
+		require.NoError(t, err)
+		require.Equal(t, orders.StatusCompleted, got.Status)
+		require.Equal(t, orders.PaymentPaid, got.PaymentStatus)
+		require.NotNil(t, got.PaidAt)
+	})
+}
+
+// TestServiceTenantIsolationMore covers the calls that take an id of something other
+// than an order: refunds and messages from another shop are not found either.
+func TestServiceTenantIsolationMore(t *testing.T) {
+	t.Parallel()
+	b := fxSetup(t)
+	o := b.create(t, "a", fxInput())
+	b.pay(t, o)
+	r, err := b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+	require.NoError(t, err)
+
+	err = b.svc.CompleteRefund(b.ctx, "b", r.ID, orders.RefundResult{Succeeded: true})
+	fxRequireCode(t, err, orders.ENOTFOUND)
+	require.Equal(t, orders.RefundPending, b.refunds(t, o)[0].Status)
+
+	err = b.svc.ResendLink(b.ctx, "b", o.ID)
+	fxRequireCode(t, err, orders.ENOTFOUND)
+	_, err = b.svc.DeleteOrder(b.ctx, "b", o.ID)
+	fxRequireCode(t, err, orders.ENOTFOUND)
+	_, err = b.svc.CompleteOrder(b.ctx, "b", o.ID)
+	fxRequireCode(t, err, orders.ENOTFOUND)
+
+	card := b.messages(t, o, orders.KindOrderCard)
+	require.Len(t, card, 1)
+	err = b.svc.RecordDelivery(b.ctx, "b", card[0].ID, orders.MessageDelivery{Sent: true}, true)
+	fxRequireCode(t, err, orders.ENOTFOUND)
+	require.Equal(t, orders.MessageQueued, b.messages(t, o, orders.KindOrderCard)[0].Status)
+
+	list, err := b.svc.ListOrders(b.ctx, "b", orders.OrderFilter{})
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
+
+// FuzzServiceCreateOrderTotal checks that any item line either is refused as invalid
+// or produces an order whose total is exactly quantity × price + shipping.
+func FuzzServiceCreateOrderTotal(f *testing.F) {
+	f.Add(int64(2), int64(150_000), int64(30_000))
+	f.Add(int64(1_000_000), int64(900_000_000_000_000), int64(0))
+	f.Add(int64(0), int64(1), int64(1))
+	f.Add(int64(-1), int64(-1), int64(-1))
+	f.Add(int64(1), orders.MaxAmount, int64(1))
+	f.Add(int64(1), int64(0), int64(0))
+	b := fxSetup(f)
+	f.Fuzz(func(t *testing.T, qty, price, shipping int64) {
+		in := fxInput()
+		in.Items[0].Quantity, in.Items[0].UnitPrice, in.ShippingFee = qty, price, shipping
+		o, err := b.svc.CreateOrder(b.ctx, "a", in)
+		if err != nil {
+			require.Equal(t, orders.EINVALID, orders.ErrorCode(err), "error: %v", err)
+			return
+		}
+		require.Positive(t, qty)
+		require.LessOrEqual(t, o.Total, orders.MaxAmount)
+		require.Equal(t, qty*price+shipping, o.Total)
+		require.LessOrEqual(t, price, orders.MaxAmount/qty, "quantity × price cannot have overflowed")
+	})
 }
