@@ -159,6 +159,24 @@ func TestServiceCreateOrderRejects(t *testing.T) {
 		}, "items[0]"},
 		{"UnknownChannel", func(in *orders.CreateOrderInput) { in.Customer.Channel = "fax" }, "customer.channel"},
 		{"BadPaymentMethod", func(in *orders.CreateOrderInput) { in.PaymentMethod = "cheque" }, "payment_method"},
+		{"PriceAboveMax", func(in *orders.CreateOrderInput) { in.Items[0].UnitPrice = orders.MaxAmount + 1 }, "items[0].unit_price"},
+		{"QuantityAboveMax", func(in *orders.CreateOrderInput) { in.Items[0].Quantity = 1_000_001 }, "items[0].quantity"},
+		{"NegativeShipping", func(in *orders.CreateOrderInput) { in.ShippingFee = -1 }, "shipping_fee"},
+		{"ShippingOverflow", func(in *orders.CreateOrderInput) { in.ShippingFee = orders.MaxAmount }, "shipping_fee"},
+		{"ZeroTotalOnline", func(in *orders.CreateOrderInput) { in.Items[0].UnitPrice, in.ShippingFee = 0, 0 }, "items"},
+		{"TooManyItems", func(in *orders.CreateOrderInput) {
+			for len(in.Items) <= 100 {
+				in.Items = append(in.Items, in.Items[0])
+			}
+		}, "items"},
+		{"TelegramIDNotNumber", func(in *orders.CreateOrderInput) {
+			in.Customer.Channel, in.Customer.ExternalID = orders.ChannelTelegram, "@lan"
+		}, "customer.external_id"},
+		{"ChannelWithoutExternalID", func(in *orders.CreateOrderInput) { in.Customer.ExternalID = " " }, "customer.external_id"},
+		{"ExternalIDWithoutChannel", func(in *orders.CreateOrderInput) { in.Customer.Channel = "" }, "customer.channel"},
+		{"LongItemName", func(in *orders.CreateOrderInput) { in.Items[0].Name = strings.Repeat("é", 201) }, "items[0].name"},
+		{"InvalidUTF8Name", func(in *orders.CreateOrderInput) { in.Customer.Name = "\xff" }, "customer.name"},
+		{"MetadataKey", func(in *orders.CreateOrderInput) { in.Metadata = map[string]string{"bad key": "x"} }, "metadata"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -830,4 +848,95 @@ func FuzzServiceCreateOrderTotal(f *testing.F) {
 		require.Equal(t, qty*price+shipping, o.Total)
 		require.LessOrEqual(t, price, orders.MaxAmount/qty, "quantity × price cannot have overflowed")
 	})
+}
+
+// TestServiceConcurrentCreate creates orders from many goroutines at once: every code
+// is handed out exactly once and codes stay consecutive.
+func TestServiceConcurrentCreate(t *testing.T) {
+	t.Parallel()
+	b := fxSetup(t)
+	const n = 20
+	codes := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			o, err := b.svc.CreateOrder(b.ctx, "a", fxInput())
+			if errs[i] = err; err == nil {
+				codes[i] = o.Code
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.False(t, seen[codes[i]], "code %s handed out twice", codes[i])
+		seen[codes[i]] = true
+	}
+	for c := 1001; c < 1001+n; c++ {
+		require.True(t, seen[fmt.Sprint(c)], "code %d missing", c)
+	}
+}
+
+// TestServiceConcurrentReplay delivers one gateway event many times at once, as a
+// gateway retrying a webhook does: it is applied exactly once.
+func TestServiceConcurrentReplay(t *testing.T) {
+	t.Parallel()
+	b := fxSetup(t)
+	o := b.create(t, "a", fxInput())
+	a := b.attempt(t, o, "sess-1")
+	const n = 10
+	results := make([]*orders.EventResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i], errs[i] = b.svc.ApplyEvent(b.ctx, fxEvent(a, orders.EventSucceeded, "evt-1"))
+		})
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if !results[i].Duplicate {
+			fresh++
+			require.True(t, results[i].Paid)
+		}
+	}
+	require.Equal(t, 1, fresh)
+	got := b.reload(t, o)
+	require.Len(t, got.Payments, 1)
+	require.Empty(t, b.refunds(t, o))
+	require.Len(t, b.messages(t, o, orders.KindPaidConfirmation), 1)
+}
+
+// TestServiceConcurrentRefunds asks for a full refund from many goroutines at once:
+// the money goes back once.
+func TestServiceConcurrentRefunds(t *testing.T) {
+	t.Parallel()
+	b := fxSetup(t)
+	o := b.create(t, "a", fxInput())
+	b.pay(t, o)
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = b.svc.CreateRefund(b.ctx, "a", o.ID, nil)
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i := range n {
+		if errs[i] == nil {
+			ok++
+			continue
+		}
+		require.Equal(t, orders.EINVALID, orders.ErrorCode(errs[i]), "error: %v", errs[i])
+	}
+	require.Equal(t, 1, ok)
+	rs := b.refunds(t, o)
+	require.Len(t, rs, 1)
+	require.Equal(t, o.Total, rs[0].Amount)
 }
