@@ -91,3 +91,29 @@ func TestView(t *testing.T) {
 		require.Empty(t, v.OrderCode)
 	})
 }
+
+// TestMoney pins how the renderer picks decimals and locale: from the currency table
+// (two decimals for codes it does not know) and the shop, with English for no shop.
+func TestMoney(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		shop     *orders.Shop
+		currency string
+		amount   int64
+		want     string
+	}{
+		{"THBEnglish", &orders.Shop{Locale: "en"}, "THB", 123450, "1,234.50"},
+		{"THBVietnamese", &orders.Shop{Locale: "vi"}, "THB", 123450, "1.234,50 ฿"},
+		{"JPYNoDecimals", &orders.Shop{Locale: "en"}, "JPY", 123450, "¥123,450"},
+		{"UnknownCurrencyTwoDecimals", nil, "XYZ", 123450, "1,234.50 XYZ"},
+		{"RialAsToman", &orders.Shop{Locale: "en", DisplayToman: true}, "IRR", 1234560, "123,456 toman"},
+		{"Rial", &orders.Shop{Locale: "en"}, "IRR", 1234560, "1,234,560 rial"},
+		{"VNDVietnamese", &orders.Shop{Locale: "vi"}, "VND", 330000, "330.000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Contains(t, bot.Money(tc.shop, tc.currency, tc.amount), tc.want)
+		})
+	}
+}
