@@ -940,3 +940,66 @@ func TestServiceConcurrentRefunds(t *testing.T) {
 	require.Len(t, rs, 1)
 	require.Equal(t, o.Total, rs[0].Amount)
 }
+
+func TestServiceSessions(t *testing.T) {
+	t.Parallel()
+
+	t.Run("SameSessionIDInTwoShops", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		oa := b.create(t, "a", fxInput())
+		ob := b.create(t, "b", fxInput())
+		b.attempt(t, oa, "sess-1")
+		ab := b.attempt(t, ob, "sess-1")
+		res := b.apply(t, fxEvent(ab, orders.EventSucceeded, "evt-1"))
+		require.Equal(t, orders.OutcomeApplied, res.Outcome)
+		require.Equal(t, ob.ID, res.Order.ID, "shop b's event pays shop b's order")
+		require.Equal(t, orders.StatusAwaitingPayment, b.reload(t, oa).Status)
+	})
+
+	t.Run("SessionTakenByAnotherAttempt", func(t *testing.T) {
+		t.Parallel()
+		b := fxSetup(t)
+		o := b.create(t, "a", fxInput())
+		b.attempt(t, o, "sess-1")
+		a2, _, err := b.svc.StartAttempt(b.ctx, o.Link.Token, "sandbox")
+		require.NoError(t, err)
+		fxRequireCode(t, b.svc.AttachSession(b.ctx, a2, "sess-1"), orders.ECONFLICT)
+	})
+}
+
+func TestServiceOrderRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := fxSetup(t)
+	in := fxInput()
+	in.Items[0].Name = "  padded  "
+	in.Currency = "vnd"
+	in.Metadata = map[string]string{"ref": "chat-42"}
+	o := b.create(t, "a", in)
+	require.Equal(t, "padded", o.Items[0].Name, "names are trimmed")
+	require.Equal(t, "VND", o.Currency, "currency codes are upper-cased")
+
+	got := b.reload(t, o)
+	require.Equal(t, o.Items, got.Items)
+	require.Equal(t, o.Customer, got.Customer)
+	require.Equal(t, o.Metadata, got.Metadata)
+	require.Equal(t, o.ConversationID, got.ConversationID)
+	require.True(t, o.CreatedAt.Equal(got.CreatedAt), "%v != %v", o.CreatedAt, got.CreatedAt)
+	require.Nil(t, got.PaidAt)
+
+	b.pay(t, o)
+	paid, err := b.svc.ListOrders(b.ctx, "a", orders.OrderFilter{Status: orders.StatusPaid})
+	require.NoError(t, err)
+	require.Len(t, paid, 1)
+	require.NotNil(t, paid[0].PaidAt)
+	// A listed order carries only the sealed token; its link still opens.
+	require.Equal(t, b.linkURL(t, o), b.linkURL(t, paid[0]))
+	waiting, err := b.svc.ListOrders(b.ctx, "a", orders.OrderFilter{Status: orders.StatusAwaitingPayment})
+	require.NoError(t, err)
+	require.Empty(t, waiting)
+
+	_, err = b.svc.ListOrders(b.ctx, "a", orders.OrderFilter{Status: "lost"})
+	fxRequireCode(t, err, orders.EINVALID)
+	_, err = b.svc.ListOrders(b.ctx, "a", orders.OrderFilter{Limit: 201})
+	fxRequireCode(t, err, orders.EINVALID)
+}
