@@ -985,6 +985,36 @@ func TestCancelPaidOrderRefunds(t *testing.T) {
 	require.NoError(t, err)
 }
 
+func TestCancelOrderWithDuplicatePayment(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.create(t, shopA, input())
+	a1, a2 := b.attempt(t, o), b.attempt(t, o)
+	b.apply(t, event(a1, orders.EventSucceeded, "evt_1"))
+	b.apply(t, event(a2, orders.EventSucceeded, "evt_2"))
+	require.Len(t, b.refunds(t, o), 1, "the duplicate is being refunded")
+
+	_, err := b.svc.CancelOrder(b.ctx, shopA, o.ID)
+	require.NoError(t, err)
+	// Cancelling refunds the order's own payment; the duplicate's refund is already
+	// on its way and is not made twice.
+	byPayment := map[string][]*orders.Refund{}
+	for _, r := range b.refunds(t, o) {
+		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], r)
+	}
+	require.Len(t, byPayment, 2)
+	for _, p := range b.reload(t, o).Payments {
+		rs := byPayment[p.ID]
+		require.Len(t, rs, 1, "payment %s (duplicate %v)", p.ID, p.Duplicate)
+		require.Equal(t, p.Amount, rs[0].Amount)
+		if p.Duplicate {
+			require.Equal(t, orders.RefundReasonDuplicate, rs[0].Reason)
+		} else {
+			require.Equal(t, orders.RefundReasonRequested, rs[0].Reason)
+		}
+	}
+}
+
 func TestCancelledOrderLatePaymentIsRefunded(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
