@@ -1531,3 +1531,32 @@ func TestLinkSealing(t *testing.T) {
 	_, err = orders.NewService(orders.Config{Store: b.store, LinkKey: []byte("short")})
 	require.Error(t, err)
 }
+
+// TestConcurrentCreateOrderCodes creates twenty orders for one shop at once: each gets
+// its own code, with no gaps.
+func TestConcurrentCreateOrderCodes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 20
+	codes := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			o, err := b.svc.CreateOrder(b.ctx, shopA, input())
+			errs[i] = err
+			if err == nil {
+				codes[i] = o.Code
+			}
+		})
+	}
+	wg.Wait()
+	want := make([]string, n)
+	for i := range n {
+		require.NoError(t, errs[i])
+		want[i] = fmt.Sprint(1001 + i)
+	}
+	slices.Sort(codes)
+	require.Equal(t, want, codes)
+	require.Equal(t, 1, b.snapshot(t)["conversations"], "one customer, one conversation")
+}
