@@ -536,6 +536,12 @@ func TestOperations(t *testing.T) {
 	o := a.createOrder(keyA, webchatOrder("visitor-ops"))
 	a.pay(linkOf(o), "success", "normal")
 	a.waitOrder(keyA, o["id"].(string), "paid", func(o map[string]any) bool { return o["status"] == "paid" })
+	// The webhook handler counts its outcome after the transaction commits, so the
+	// order can read as paid a moment before the counter moves.
+	require.Eventually(t, func() bool {
+		_, body := a.get(a.url + "/metrics")
+		return strings.Contains(body, `chatpay_webhooks_total{gateway="sandbox",result="applied"} 1`)
+	}, 10*time.Second, 10*time.Millisecond)
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200} {
 		res, body := a.get(a.url + path)
 		require.Equal(t, want, res.StatusCode, path)
