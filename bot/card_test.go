@@ -1,0 +1,128 @@
+package bot_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatpay/chatpay/bot"
+)
+
+func TestCardNumbers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text, want string
+	}{
+		{"Plain", "4111111111111111", "••••••••••••••••"},
+		{"Spaces", "my card 4111 1111 1111 1111 thanks", "my card •••• •••• •••• •••• thanks"},
+		{"Dashes", "4111-1111-1111-1111", "••••-••••-••••-••••"},
+		{"Amex15", "3782 822463 10005", "•••• •••••• •••••"},
+		{"Visa13", "4222222222222", "•••••••••••••"},
+		{"Nineteen", "6011 0009 9013 9424 009", "•••• •••• •••• •••• •••"},
+		{"BetweenLetters", "card:4111111111111111.", "card:••••••••••••••••."},
+		{"NextToAnOrderCode", "order 1001 4111 1111 1111 1111", "order 1001 •••• •••• •••• ••••"},
+		{"NextToAnExpiry", "4111 1111 1111 1111 12 25", "•••• •••• •••• •••• 12 25"},
+		{"Two", "4111111111111111 and 5500-0000-0000-0004", "•••••••••••••••• and ••••-••••-••••-••••"},
+		{"Vietnamese", "Số thẻ: 4111 1111 1111 1111, hết hạn 12/25", "Số thẻ: •••• •••• •••• ••••, hết hạn 12/25"},
+		{"LuhnFails", "4111 1111 1111 1112", "4111 1111 1111 1112"},
+		{"Phone", "call +84 901 234 567", "call +84 901 234 567"},
+		{"TooShort", "411111111111", "411111111111"},
+		{"TooLongContiguous", "41111111111111111111", "41111111111111111111"},
+		{"LongReference", "ref 123456789012345678903", "ref 123456789012345678903"},
+		{"DoubleSpaceSplits", "4111  1111 1111 1111", "4111  1111 1111 1111"},
+		{"SpaceAndDashSplit", "4111 -1111-1111-1111", "4111 -1111-1111-1111"},
+		{"OtherSeparator", "4111.1111.1111.1111", "4111.1111.1111.1111"},
+		{"Empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want != tt.text, bot.ContainsCardNumber(tt.text))
+			got := bot.RedactCardNumbers(tt.text)
+			require.Equal(t, tt.want, got)
+			require.False(t, bot.ContainsCardNumber(got))
+			require.Equal(t, utf8.RuneCountInString(tt.text), utf8.RuneCountInString(got))
+		})
+	}
+}
+
+// A 20-digit run of groups holds two overlapping 16-digit windows that both pass Luhn;
+// the redaction covers their union.
+func TestRedactCardNumbersOverlapping(t *testing.T) {
+	t.Parallel()
+	// Both the first and the last 16 digits of text pass Luhn.
+	text := "1004 4111 1111 1111 1111"
+	require.True(t, bot.ContainsCardNumber("1004 4111 1111 1111"))
+	require.True(t, bot.ContainsCardNumber("4111 1111 1111 1111"))
+	require.Equal(t, "•••• •••• •••• •••• ••••", bot.RedactCardNumbers(text))
+}
+
+func TestRedactCardNumbersKeepsTextWithoutCards(t *testing.T) {
+	t.Parallel()
+	text := "Đơn #1001: 2 x Áo thun @ 150.000; ship 30000; SĐT 0901234567"
+	require.False(t, bot.ContainsCardNumber(text))
+	require.Equal(t, text, bot.RedactCardNumbers(text))
+}
+
+func FuzzCardNumber(f *testing.F) {
+	for _, s := range []string{
+		"4111 1111 1111 1111", "4111-1111-1111-1111", "order 1001 4111 1111 1111 1111 12 25",
+		"1004 4111 1111 1111 1111", "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0", "4111111111111111111111",
+		"\xe2\x804111111111111111\x80", "số thẻ 5500-0000-0000-0004",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		got := bot.RedactCardNumbers(text)
+		require.False(t, bot.ContainsCardNumber(got), "%q", got)
+		require.Equal(t, utf8.RuneCountInString(text), utf8.RuneCountInString(got))
+		if !bot.ContainsCardNumber(text) {
+			require.Equal(t, text, got)
+		} else {
+			require.NotEqual(t, text, got)
+		}
+		// Only digits change, and only into bullets.
+		require.Equal(t, strings.Map(keepNonDigit, text), strings.Map(keepNonDigit, strings.ReplaceAll(got, "•", "0")))
+	})
+}
+
+// keepNonDigit maps every digit to '0', so that texts that differ only in digits
+// (or in digits turned into bullets, mapped back to '0') compare equal.
+func keepNonDigit(r rune) rune {
+	if '0' <= r && r <= '9' {
+		return '0'
+	}
+	return r
+}
+
+func BenchmarkContainsCardNumber(b *testing.B) {
+	// A 4 KB message full of numbers that are not card numbers: prices, phone
+	// numbers, order codes and dates, so that every group is looked at.
+	var sb strings.Builder
+	for sb.Len() < 4096 {
+		sb.WriteString("Đơn 1001 2 x Áo thun @ 150.000 ship 30000 SĐT 0901 234 567 ngày 2024-01-15 mã 1234 5678 9012 3456 ")
+	}
+	text := sb.String()[:4096]
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if bot.ContainsCardNumber(text) {
+			b.Fatal("found a card number")
+		}
+	}
+}
+
+func BenchmarkRedactCardNumbers(b *testing.B) {
+	var sb strings.Builder
+	for sb.Len() < 4096 {
+		sb.WriteString("Số thẻ của tôi là 4111 1111 1111 1111, hết hạn 12/25, đơn 1001. ")
+	}
+	text := sb.String()
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		bot.RedactCardNumbers(text)
+	}
+}
