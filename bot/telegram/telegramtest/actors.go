@@ -85,6 +85,20 @@ func (s *Server) privateChat(u *user) *chat {
 	return s.newChat(k, models.Chat{ID: u.u.ID, Type: models.ChatTypePrivate, FirstName: u.u.FirstName, Username: u.u.Username})
 }
 
+// userFor returns the emulator's user for u, registering a User the test
+// made up itself under its own id (or a new one when ID is 0).
+func (s *Server) userFor(u User) *user {
+	if uu := s.users[u.ID]; uu != nil {
+		return uu
+	}
+	if u.ID == 0 {
+		return s.newUser(u.FirstName)
+	}
+	uu := &user{u: models.User{ID: u.ID, FirstName: u.FirstName, Username: u.Username}}
+	s.users[u.ID] = uu
+	return uu
+}
+
 func (s *Server) lookupUser(u User) (*user, error) {
 	uu := s.users[u.ID]
 	if uu == nil {
@@ -184,10 +198,9 @@ func (s *Server) openTopic(c *chat, from models.User, sender Sender, name string
 func (s *Server) CustomerSays(u User, text string) Inbound {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	uu := s.users[u.ID]
-	if uu == nil {
-		uu = s.newUser(u.FirstName)
-	}
+	uu := s.userFor(u)
+	// Writing to the bot means the user has (un)blocked and opened the chat.
+	uu.blocked = false
 	c := s.privateChat(uu)
 	m := c.add(&message{sender: SenderUser, from: uu.u, date: s.now(), text: text, entities: commandEntities(text)})
 	id := s.enqueue(models.AllowedUpdateMessage, &models.Update{Message: s.model(m, true)})

@@ -71,10 +71,8 @@ func (s *Server) takeFault(method string) (Fault, bool) {
 	return f, true
 }
 
-// handle answers a request with the fault; it returns false when the request
-// should go on normally (never, today, but a held request that outlives its
-// delay without Code is dropped rather than answered).
-func (f Fault) handle(s *Server, w http.ResponseWriter, r *http.Request, apply func()) bool {
+// handle answers a request with the fault instead of the method's result.
+func (f Fault) handle(s *Server, w http.ResponseWriter, r *http.Request, apply func()) {
 	if f.Apply {
 		apply()
 	}
@@ -95,7 +93,6 @@ func (f Fault) handle(s *Server, w http.ResponseWriter, r *http.Request, apply f
 		panic(http.ErrAbortHandler)
 	}
 	writeError(w, &apiError{Code: f.Code, Description: f.Description, RetryAfter: f.RetryAfter})
-	return true
 }
 
 // Limits are Telegram-like rate limits on sends (sendMessage, copyMessage,

@@ -631,6 +631,6 @@ func getChat(s *Server, _ context.Context, p params) (any, *apiError) {
 	i := c.info
 	return &models.ChatFullInfo{
 		ID: i.ID, Type: i.Type, Title: i.Title, Username: i.Username, FirstName: i.FirstName,
-		LastName: i.LastName, IsForum: i.IsForum, MaxReactionCount: 11, AccentColorID: int(i.ID % 7),
+		LastName: i.LastName, IsForum: i.IsForum, MaxReactionCount: 11,
 	}, nil
 }

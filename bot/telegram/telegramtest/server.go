@@ -103,10 +103,9 @@ type Server struct {
 	pollGen        uint64
 	pollKick       chan struct{} // closed when a newer getUpdates takes over
 
-	webhook     *webhookState
-	deliveries  int
-	whAttempts  int
-	lastWebhook *webhookState
+	webhook    *webhookState
+	deliveries int
+	whAttempts int
 
 	faults    map[string][]Fault
 	tooMany   int
@@ -284,9 +283,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, ok := s.takeFault(name); ok {
-		if f.handle(s, w, r, func() { _, _ = h(s, r.Context(), p) }) {
-			return
-		}
+		f.handle(s, w, r, func() { _, _ = h(s, r.Context(), p) })
+		return
 	}
 	res, aerr := h(s, r.Context(), p)
 	if aerr != nil {

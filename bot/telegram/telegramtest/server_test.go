@@ -3,6 +3,9 @@ package telegramtest_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,4 +233,84 @@ func TestUnknownMethodIs404(t *testing.T) {
 	_, err := b.SendDice(t.Context(), &bot.SendDiceParams{ChatID: s.NewCustomer("Hal").ChatID})
 	require.ErrorIs(t, err, bot.ErrorNotFound)
 	require.True(t, errors.Is(err, bot.ErrorNotFound))
+}
+
+func TestTimeoutFaultDropsTheConnection(t *testing.T) {
+	t.Parallel()
+	s, b := newBot(t, telegramtest.WithTimeoutDelay(20*time.Millisecond))
+	c := s.NewCustomer("Ola")
+	s.FailNext("sendMessage", 1, telegramtest.Timeout(0))
+	_, err := b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: c.ChatID, Text: "lost"})
+	require.Error(t, err)
+	require.NotErrorIs(t, err, bot.ErrorBadRequest)
+	require.Empty(t, s.Messages(c.ChatID), "without Apply the call had no effect")
+
+	_, err = b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: c.ChatID, Text: "kept"})
+	require.NoError(t, err)
+	require.Len(t, s.Messages(c.ChatID), 1)
+}
+
+func TestMoreBadRequests(t *testing.T) {
+	t.Parallel()
+	s, b := newBot(t)
+	staff := s.NewStaffForum("Staff")
+	c := s.NewCustomer("Pia")
+
+	topic, err := b.CreateForumTopic(t.Context(), &bot.CreateForumTopicParams{ChatID: staff, Name: "Pia"})
+	require.NoError(t, err)
+	_, err = b.EditForumTopic(t.Context(), &bot.EditForumTopicParams{ChatID: staff, MessageThreadID: topic.MessageThreadID, Name: "Pia"})
+	require.ErrorContains(t, err, "TOPIC_NOT_MODIFIED")
+	_, err = b.DeleteForumTopic(t.Context(), &bot.DeleteForumTopicParams{ChatID: staff, MessageThreadID: 424242})
+	require.ErrorIs(t, err, bot.ErrorBadRequest)
+
+	_, err = b.CopyMessage(t.Context(), &bot.CopyMessageParams{ChatID: staff, FromChatID: c.ChatID, MessageID: 77})
+	require.ErrorContains(t, err, "Bad Request: message to copy not found")
+	_, err = b.ForwardMessage(t.Context(), &bot.ForwardMessageParams{ChatID: staff, FromChatID: c.ChatID, MessageID: 77})
+	require.ErrorContains(t, err, "Bad Request: message to forward not found")
+
+	_, err = b.AnswerCallbackQuery(t.Context(), &bot.AnswerCallbackQueryParams{CallbackQueryID: "123"})
+	require.ErrorContains(t, err, "query is too old and response timeout expired or query ID is invalid")
+
+	in := s.CustomerSays(c, "hi")
+	_, err = b.EditMessageText(t.Context(), &bot.EditMessageTextParams{ChatID: c.ChatID, MessageID: in.MessageID, Text: "mine now"})
+	require.ErrorContains(t, err, "Bad Request: message can't be edited")
+
+	_, err = b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: c.ChatID, Text: strings.Repeat("x", 4097)})
+	require.ErrorContains(t, err, "Bad Request: message is too long")
+	_, err = b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: c.ChatID, Text: "x", ParseMode: "BBCode"})
+	require.ErrorContains(t, err, "unsupported parse_mode")
+
+	// A blocked customer who writes again has unblocked the bot.
+	s.BlockBot(c)
+	_, err = b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: c.ChatID, Text: "x"})
+	require.ErrorIs(t, err, bot.ErrorForbidden)
+	s.CustomerSays(c, "back")
+	_, err = b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: c.ChatID, Text: "welcome back"})
+	require.NoError(t, err)
+}
+
+func TestWebhookInfoReportsErrorsAndPending(t *testing.T) {
+	t.Parallel()
+	s, b := newBot(t)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(hook.Close)
+	s.CustomerSays(s.NewCustomer("Rex"), "stuck")
+	_, err := b.SetWebhook(t.Context(), &bot.SetWebhookParams{URL: hook.URL})
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { return s.WebhookAttempts() >= 2 }, 5*time.Second, 2*time.Millisecond)
+	info, err := b.GetWebhookInfo(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 1, info.PendingUpdateCount)
+	require.Contains(t, info.LastErrorMessage, "500")
+	require.Zero(t, s.WebhookDeliveries())
+
+	_, err = b.DeleteWebhook(t.Context(), &bot.DeleteWebhookParams{DropPendingUpdates: true})
+	require.NoError(t, err)
+	require.Zero(t, s.PendingUpdates())
+	info, err = b.GetWebhookInfo(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, info.URL)
 }

@@ -239,7 +239,9 @@ func (s *Server) model(m *message, withReply bool) *models.Message {
 		Text:                 m.text,
 		Entities:             slices.Clone(m.entities),
 	}
-	if m.sender != SenderChannel {
+	// Channel posts have no sender; their automatic forwards come from
+	// Telegram's service user.
+	if from.ID != 0 {
 		out.From = &from
 	}
 	if m.senderChat != nil {

@@ -199,6 +199,12 @@ func setWebhook(s *Server, _ context.Context, p params) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	select {
+	case <-s.closing:
+		// Close is waiting for the senders; starting one now would hang it.
+		return nil, &apiError{Code: http.StatusServiceUnavailable, Description: "Service Unavailable: the emulator is shutting down"}
+	default:
+	}
 	s.stopWebhook()
 	if p.bool("drop_pending_updates") {
 		s.updates = nil
@@ -215,7 +221,6 @@ func setWebhook(s *Server, _ context.Context, p params) (any, *apiError) {
 	ctx, cancel := context.WithCancel(context.Background())
 	wh := &webhookState{url: raw, secret: secret, allowed: allowed, maxConn: maxConn, ctx: ctx, cancel: cancel}
 	s.webhook = wh
-	s.lastWebhook = wh
 	// Long polls still waiting end with a conflict, as on Telegram.
 	close(s.pollKick)
 	s.pollKick = make(chan struct{})
