@@ -32,7 +32,9 @@
 //     limits like Telegram's, with counters a benchmark can assert on.
 //
 // What it does not emulate: media and file uploads or downloads (file parts are
-// read and dropped), inline mode, payments, games, polls, stickers, chat
+// read and dropped; sendPhoto and the other methods not listed above answer
+// 404 like unknown methods), deleting business messages
+// (deleteBusinessMessages), inline mode, payments, games, polls, stickers, chat
 // administration and membership, message entities parsing (parse_mode is
 // checked for a known value and stored, not rendered), the MTProto side of
 // Telegram, HTTPS-only webhook URLs (plain http is accepted so tests can use

@@ -92,7 +92,15 @@ func (f Fault) handle(s *Server, w http.ResponseWriter, r *http.Request, apply f
 		// when it gives up; net/http treats this panic as "abort quietly".
 		panic(http.ErrAbortHandler)
 	}
-	writeError(w, &apiError{Code: f.Code, Description: f.Description, RetryAfter: f.RetryAfter})
+	code, desc := f.Code, f.Description
+	if code < 400 || code > 599 {
+		// A Fault without a usable status is a plain server failure.
+		code = http.StatusInternalServerError
+	}
+	if desc == "" {
+		desc = http.StatusText(code)
+	}
+	writeError(w, &apiError{Code: code, Description: desc, RetryAfter: f.RetryAfter})
 }
 
 // Limits are Telegram-like rate limits on sends (sendMessage, copyMessage,
@@ -185,7 +193,9 @@ func (s *Server) SendLog() []SendRecord {
 }
 
 // Sends returns the times of the successful sends into chatID, in order, so a
-// test can check pacing.
+// test can check pacing. A business chat shares its id with the customer's
+// private chat with the bot, and both count here (and toward PerChat); SendLog
+// tells them apart.
 func (s *Server) Sends(chatID int64) []time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -314,3 +314,11 @@ func TestWebhookInfoReportsErrorsAndPending(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, info.URL)
 }
+
+func TestZeroFaultIsAServerError(t *testing.T) {
+	t.Parallel()
+	s, b := newBot(t)
+	s.FailNext("getChat", 1, telegramtest.Fault{})
+	_, err := b.GetChat(t.Context(), &bot.GetChatParams{ChatID: s.NewCustomer("Zed").ChatID})
+	require.ErrorContains(t, err, "500 Internal Server Error")
+}
