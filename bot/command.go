@@ -387,8 +387,9 @@ func checkCurrency(c orders.Currency) error {
 }
 
 // currencySymbols are the marks people type next to amounts, besides the ISO code.
+// They are matched case-insensitively, in order, so a longer mark comes before its suffix.
 var currencySymbols = map[string][]string{
-	"VND": {"₫", "đ", "Đ", "vnđ", "VNĐ"},
+	"VND": {"vnđ", "₫", "đ"},
 	"THB": {"฿"},
 	"USD": {"US$", "$"},
 	"EUR": {"€"},

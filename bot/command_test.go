@@ -112,8 +112,8 @@ func TestParseOrder(t *testing.T) {
 		{"LinesAndSemicolons", vnd, "a @ 1;\n;b @ 2;;", bot.OrderSpec{Items: []orders.Item{item(1, "a", 1), item(1, "b", 2)}}},
 		{"Thousands", vnd, "a @ 150k; b @ 150K; c @ 1.5k; d @ 1,5k; e @ 1.500.000; f @ 0", bot.OrderSpec{Items: []orders.Item{
 			item(1, "a", 150000), item(1, "b", 150000), item(1, "c", 1500), item(1, "d", 1500), item(1, "e", 1500000), item(1, "f", 0)}}},
-		{"CurrencyMarks", vnd, "a @ 150.000đ; b @ 150000 VND; c @ 150k₫; d @ 5 vnd", bot.OrderSpec{Items: []orders.Item{
-			item(1, "a", 150000), item(1, "b", 150000), item(1, "c", 150000), item(1, "d", 5)}}},
+		{"CurrencyMarks", vnd, "a @ 150.000đ; b @ 150000 VND; c @ 150k₫; d @ 5 vnd; e @ 20.000 VNĐ; f @ 7vnđ; g @ Đ8", bot.OrderSpec{Items: []orders.Item{
+			item(1, "a", 150000), item(1, "b", 150000), item(1, "c", 150000), item(1, "d", 5), item(1, "e", 20000), item(1, "f", 7), item(1, "g", 8)}}},
 		{"NameWithDigitsAndX", vnd, "7UP @ 10000; 2 xanh @ 5; 2xl shirt @ 6; 3 x 2 pack @ 7; Box 10x20 @ 8", bot.OrderSpec{Items: []orders.Item{
 			item(1, "7UP", 10000), item(1, "2 xanh", 5), item(1, "2xl shirt", 6), item(3, "2 pack", 7), item(1, "Box 10x20", 8)}}},
 		{"LastAtSeparatesPrice", vnd, "2 x Mail @ home @ 5", bot.OrderSpec{Items: []orders.Item{item(2, "Mail @ home", 5)}}},
@@ -128,6 +128,8 @@ func TestParseOrder(t *testing.T) {
 				item(2, "T-shirt", 12050), item(1, "b", 12000), item(1, "c", 120050), item(1, "d", 12050),
 				item(1, "e", 12050), item(1, "f", 120000), item(1, "g", 120050), item(1, "h", 150000), item(1, "i", 9900),
 			}, ShippingFee: 3000}},
+		{"USD", currency(t, "USD"), "a @ $5; b @ 5 usd; c @ US$1.50", bot.OrderSpec{Items: []orders.Item{
+			item(1, "a", 500), item(1, "b", 500), item(1, "c", 150)}}},
 		{"JPY", jpy, "a @ 1,500; b @ ¥2000", bot.OrderSpec{Items: []orders.Item{item(1, "a", 1500), item(1, "b", 2000)}}},
 		{"Limits", vnd, "1000000 x a @ 1000000000", bot.OrderSpec{Items: []orders.Item{item(1_000_000, "a", 1_000_000_000)}}},
 		{"MaxAmount", vnd, "a @ 1.000.000.000.000.000", bot.OrderSpec{Items: []orders.Item{item(1, "a", orders.MaxAmount)}}},
