@@ -1,10 +1,12 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -748,38 +750,92 @@ type EventResult struct {
 // the event row (unique per shop, gateway and event id), the attempt and order
 // transitions, and the follow-up jobs. A replay changes nothing.
 func (s *Service) ApplyEvent(ctx context.Context, ev *GatewayEvent) (*EventResult, error) {
-	shop, err := s.Shop(ev.ShopID)
-	if err != nil {
-		return nil, err
+	res, errs := s.ApplyEvents(ctx, []*GatewayEvent{ev})
+	return res[0], errs[0]
+}
+
+// ApplyEvents applies several events as ApplyEvent does, all in one transaction when
+// it can. That is how the webhook server spreads a transaction's fixed cost (its
+// round trips, its commit, River's insert) over webhooks that arrive together. If
+// the shared transaction fails, each event is applied in a transaction of its own,
+// so that one failing event never fails the others. res[i] and errs[i] are event i's.
+//
+// Events are applied in an order sorted by session, so that concurrent batches lock
+// attempts in the same order; events of one session keep their order in evs.
+func (s *Service) ApplyEvents(ctx context.Context, evs []*GatewayEvent) (res []*EventResult, errs []error) {
+	res, errs = make([]*EventResult, len(evs)), make([]error, len(evs))
+	type item struct {
+		i    int
+		ev   *GatewayEvent
+		shop *Shop
 	}
-	if ev.ID == "" {
-		ev.ID = NewID()
-	}
-	if ev.ReceivedAt.IsZero() {
-		ev.ReceivedAt = s.Now()
-	}
-	var res EventResult
-	err = s.store.InTx(ctx, func(tx Tx) error {
-		res = EventResult{}
-		fresh, err := tx.InsertEvent(ctx, ev)
+	items := make([]item, 0, len(evs))
+	for i, ev := range evs {
+		shop, err := s.Shop(ev.ShopID)
 		if err != nil {
-			return err
+			errs[i] = err
+			continue
 		}
-		if !fresh {
-			res.Duplicate = true
-			return nil
+		if ev.ReceivedAt.IsZero() {
+			ev.ReceivedAt = s.Now()
 		}
-		res.Outcome, res.Order, res.Paid, err = s.applyEvent(ctx, tx, shop, ev)
-		if err != nil {
-			return err
-		}
-		ev.Outcome = res.Outcome
-		return tx.SetEventOutcome(ctx, ev)
+		items = append(items, item{i, ev, shop})
+	}
+	slices.SortStableFunc(items, func(a, b item) int {
+		return cmp.Or(strings.Compare(a.ev.ShopID, b.ev.ShopID), strings.Compare(a.ev.Gateway, b.ev.Gateway),
+			strings.Compare(a.ev.SessionID, b.ev.SessionID))
 	})
-	if err != nil {
-		return nil, err
+	apply := func(items []item) error {
+		for _, it := range items {
+			if it.ev.ID == "" {
+				it.ev.ID = NewID()
+			}
+			it.ev.Outcome = ""
+		}
+		return s.store.InTx(ctx, func(tx Tx) error {
+			batch := make([]*GatewayEvent, len(items))
+			for k, it := range items {
+				batch[k] = it.ev
+			}
+			fresh, err := tx.InsertEvents(ctx, batch)
+			if err != nil {
+				return err
+			}
+			for k, it := range items {
+				r := &EventResult{}
+				res[it.i] = r
+				if !fresh[k] {
+					r.Duplicate = true
+					continue
+				}
+				if r.Outcome, r.Order, r.Paid, err = s.applyEvent(ctx, tx, it.shop, it.ev); err != nil {
+					return err
+				}
+				it.ev.Outcome = r.Outcome
+				if err := tx.SetEventOutcome(ctx, it.ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	return &res, nil
+	if len(items) == 0 {
+		return res, errs
+	}
+	err := apply(items)
+	if err == nil {
+		return res, errs
+	}
+	if len(items) == 1 {
+		res[items[0].i], errs[items[0].i] = nil, err
+		return res, errs
+	}
+	for _, it := range items {
+		if err := apply([]item{it}); err != nil {
+			res[it.i], errs[it.i] = nil, err
+		}
+	}
+	return res, errs
 }
 
 func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (outcome string, o *Order, paid bool, err error) {

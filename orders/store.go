@@ -95,9 +95,10 @@ type Tx interface {
 	UpdateMessage(ctx context.Context, m *Message) error
 	InsertNotice(ctx context.Context, n *Notice) error
 
-	// InsertEvent records a gateway event. It reports false, and writes nothing, when an
-	// event with the same (shop, gateway, event id) is already recorded.
-	InsertEvent(ctx context.Context, e *GatewayEvent) (bool, error)
+	// InsertEvents records gateway events. For each it reports false, and writes
+	// nothing, when an event with the same (shop, gateway, event id) is already
+	// recorded, also earlier in evs.
+	InsertEvents(ctx context.Context, evs []*GatewayEvent) ([]bool, error)
 	// SetEventOutcome records what applying the event did.
 	SetEventOutcome(ctx context.Context, e *GatewayEvent) error
 

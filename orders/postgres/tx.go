@@ -77,9 +77,8 @@ type tx struct {
 	// all of the transaction's jobs instead of one per Enqueue, with the same effect
 	// (they commit or roll back with everything else).
 	jobs []river.InsertManyParams
-	// pre is what InsertEvent read ahead for the calls that follow it when applying a
-	// gateway event; any other call discards it.
-	pre *prefetch
+	// pre is what InsertEvents read ahead for the calls that apply the events.
+	pre prefetched
 }
 
 var _ orders.Tx = (*tx)(nil)
@@ -123,7 +122,6 @@ func requireRow(update, code, msg string) string {
 // NextOrderCode returns the shop's next order number, starting at 1001. The upsert
 // locks the shop's counter row until commit, so codes never repeat.
 func (t *tx) NextOrderCode(ctx context.Context, shopID string) (int64, error) {
-	t.pre = nil
 	return scalar[int64](ctx, t, `INSERT INTO order_codes AS c (shop_id, next) VALUES ($1, 1001)
 		ON CONFLICT (shop_id) DO UPDATE SET next = c.next + 1 RETURNING next`, shopID)
 }
@@ -131,7 +129,6 @@ func (t *tx) NextOrderCode(ctx context.Context, shopID string) (int64, error) {
 // UpsertConversation finds or creates the shop's conversation for (channel, external
 // id) and fills c from the stored row.
 func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) error {
-	t.pre = nil
 	if c.ID == "" {
 		c.ID = orders.NewID()
 	}
@@ -162,7 +159,6 @@ func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) err
 
 // InsertOrder queues the order and its payment link.
 func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
-	t.pre = nil
 	if o.ID == "" {
 		o.ID = orders.NewID()
 	}
@@ -189,7 +185,6 @@ func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, e
 	if o := t.pre.takeOrder(shopID, id); o != nil {
 		return o, nil
 	}
-	t.pre = nil
 	b := &pgx.Batch{}
 	l := queueOrder(b, lockOrderSQL, []any{id, shopID}, orderPaymentsSQL, orderShipmentsSQL, []any{shopID, id})
 	if err := t.p.send(ctx, b); err != nil {
@@ -203,17 +198,16 @@ func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, e
 // transaction with orders.ErrConflict. o.Version is incremented now; if the write
 // fails, so does the transaction, and the new version is never seen.
 func (t *tx) UpdateOrder(ctx context.Context, o *orders.Order) error {
-	t.pre = nil
 	t.p.queue(requireRow(`UPDATE orders SET status = $3, payment_status = $4, paid_at = $5,
 		updated_at = $6, version = version + 1 WHERE id = $1 AND shop_id = $2 AND version = $7 RETURNING 1`,
 		codeConflict, "order changed concurrently"),
 		o.ID, o.ShopID, o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt, o.Version)
+	t.pre.orderChanged(o.ID)
 	o.Version++
 	return nil
 }
 
 func (t *tx) InsertAttempt(ctx context.Context, a *orders.Attempt) error {
-	t.pre = nil
 	if a.ID == "" {
 		a.ID = orders.NewID()
 	}
@@ -238,7 +232,6 @@ func (t *tx) LockAttemptBySession(ctx context.Context, shopID, gateway, sessionI
 		}
 		return a, nil
 	}
-	t.pre = nil
 	if sessionID == "" {
 		// Attempts without a session share the empty one; it names none of them.
 		return nil, orders.ErrNotFound
@@ -247,20 +240,18 @@ func (t *tx) LockAttemptBySession(ctx context.Context, shopID, gateway, sessionI
 }
 
 func (t *tx) LockAttempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
-	t.pre = nil
 	return one(ctx, t, scanAttempt, `SELECT `+attemptCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
 }
 
 func (t *tx) UpdateAttempt(ctx context.Context, a *orders.Attempt) error {
-	t.pre = nil
 	t.p.queue(requireRow(`UPDATE attempts SET session_id = $3, status = $4, failure_reason = $5,
 		updated_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "attempt not found"),
 		a.ID, a.ShopID, a.SessionID, a.Status, a.FailureReason, a.UpdatedAt)
+	t.pre.attemptChanged(a.ID)
 	return nil
 }
 
 func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
-	t.pre = nil
 	if p.ID == "" {
 		p.ID = orders.NewID()
 	}
@@ -269,19 +260,19 @@ func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		p.ID, p.ShopID, p.OrderID, p.AttemptID, p.Gateway, p.GatewayRef, p.Status, p.Amount, p.RefundedAmount,
 		p.Currency, p.Duplicate, p.CreatedAt)
+	t.pre.orderChanged(p.OrderID)
 	return nil
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p *orders.Payment) error {
-	t.pre = nil
 	t.p.queue(requireRow(`UPDATE payments SET status = $3, refunded_amount = $4
 		WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "payment not found"),
 		p.ID, p.ShopID, p.Status, p.RefundedAmount)
+	t.pre.orderChanged(p.OrderID)
 	return nil
 }
 
 func (t *tx) InsertRefund(ctx context.Context, r *orders.Refund) error {
-	t.pre = nil
 	if r.ID == "" {
 		r.ID = orders.NewID()
 	}
@@ -294,12 +285,10 @@ func (t *tx) InsertRefund(ctx context.Context, r *orders.Refund) error {
 }
 
 func (t *tx) LockRefund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
-	t.pre = nil
 	return one(ctx, t, scanRefund, `SELECT `+refundCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
 }
 
 func (t *tx) UpdateRefund(ctx context.Context, r *orders.Refund) error {
-	t.pre = nil
 	t.p.queue(requireRow(`UPDATE refunds SET status = $3, gateway_ref = $4, failure_reason = $5,
 		updated_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "refund not found"),
 		r.ID, r.ShopID, r.Status, r.GatewayRef, r.FailureReason, r.UpdatedAt)
@@ -308,23 +297,21 @@ func (t *tx) UpdateRefund(ctx context.Context, r *orders.Refund) error {
 
 // RefundsTotal sums the payment's pending and succeeded refunds.
 func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64, error) {
-	t.pre = nil
 	return scalar[int64](ctx, t, `SELECT COALESCE(sum(amount), 0)::bigint FROM refunds
 		WHERE shop_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`, shopID, paymentID)
 }
 
 func (t *tx) InsertShipment(ctx context.Context, s *orders.Shipment) error {
-	t.pre = nil
 	if s.ID == "" {
 		s.ID = orders.NewID()
 	}
 	t.p.queue(`INSERT INTO shipments (id, shop_id, order_id, carrier, tracking_number, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, s.ShopID, s.OrderID, s.Carrier, s.TrackingNumber, s.CreatedAt)
+	t.pre.orderChanged(s.OrderID)
 	return nil
 }
 
 func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
-	t.pre = nil
 	if m.ID == "" {
 		m.ID = orders.NewID()
 	}
@@ -337,7 +324,6 @@ func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
 }
 
 func (t *tx) UpdateMessage(ctx context.Context, m *orders.Message) error {
-	t.pre = nil
 	t.p.queue(requireRow(`UPDATE messages SET status = $3, external_id = $4, failure_reason = $5,
 		sent_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "message not found"),
 		m.ID, m.ShopID, m.Status, m.ExternalID, m.FailureReason, m.SentAt)
@@ -345,7 +331,6 @@ func (t *tx) UpdateMessage(ctx context.Context, m *orders.Message) error {
 }
 
 func (t *tx) InsertNotice(ctx context.Context, n *orders.Notice) error {
-	t.pre = nil
 	if n.ID == "" {
 		n.ID = orders.NewID()
 	}
@@ -354,38 +339,42 @@ func (t *tx) InsertNotice(ctx context.Context, n *orders.Notice) error {
 	return nil
 }
 
-// InsertEvent records a gateway event once. The conflict clause has no target so
-// that a replay is a no-op whether it repeats the (shop, gateway, event id) key or
-// the row's own id (the same event value applied twice).
+// InsertEvents records gateway events, each once. The conflict clause has no target
+// so that a replay is a no-op whether it repeats the (shop, gateway, event id) key or
+// the row's own id (the same event value applied twice). An event repeated within evs
+// is recorded by its first occurrence: the later insert sees the earlier one.
 //
 // For the event types the Service acts on, the same round trip also locks and reads
-// the attempt that owns the event's session and that attempt's order, which is what
-// applying the event asks for next (see prefetch).
-func (t *tx) InsertEvent(ctx context.Context, e *orders.GatewayEvent) (bool, error) {
-	t.pre = nil
-	if e.ID == "" {
-		e.ID = orders.NewID()
-	}
-	var inserted bool
+// the attempt that owns each event's session and that attempt's order, which is what
+// applying the events asks for next (see prefetched).
+func (t *tx) InsertEvents(ctx context.Context, evs []*orders.GatewayEvent) ([]bool, error) {
+	inserted := make([]bool, len(evs))
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO gateway_events (id, shop_id, gateway, event_id, type, session_id,
-		payment_ref, amount, currency, reason, payload, outcome, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-		e.ID, e.ShopID, e.Gateway, e.EventID, e.Type, e.SessionID, e.PaymentRef, e.Amount, e.Currency, e.Reason,
-		e.Payload, e.Outcome, e.ReceivedAt).Exec(func(ct pgconn.CommandTag) error {
-		inserted = ct.RowsAffected() == 1
-		return nil
-	})
-	pre := queuePrefetch(b, e)
-	if err := t.p.send(ctx, b); err != nil {
-		return false, err
+	var pre []*prefetch
+	for i, e := range evs {
+		if e.ID == "" {
+			e.ID = orders.NewID()
+		}
+		b.Queue(`INSERT INTO gateway_events (id, shop_id, gateway, event_id, type, session_id,
+			payment_ref, amount, currency, reason, payload, outcome, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
+			e.ID, e.ShopID, e.Gateway, e.EventID, e.Type, e.SessionID, e.PaymentRef, e.Amount, e.Currency, e.Reason,
+			e.Payload, e.Outcome, e.ReceivedAt).Exec(func(ct pgconn.CommandTag) error {
+			inserted[i] = ct.RowsAffected() == 1
+			return nil
+		})
+		if p := queuePrefetch(b, e); p != nil {
+			pre = append(pre, p)
+		}
 	}
-	t.pre = pre
+	if err := t.p.send(ctx, b); err != nil {
+		return nil, err
+	}
+	t.pre.add(pre)
 	return inserted, nil
 }
 
 func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error {
-	t.pre = nil
 	t.p.queue(requireRow(`UPDATE gateway_events SET outcome = $3 WHERE id = $1 AND shop_id = $2 RETURNING 1`,
 		codeNotFound, "gateway event not found"), e.ID, e.ShopID, e.Outcome)
 	return nil
@@ -399,17 +388,83 @@ func (t *tx) Enqueue(ctx context.Context, jobs ...orders.Job) error {
 	return nil
 }
 
-// prefetch is what InsertEvent read ahead: applying a gateway event continues with
-// LockAttemptBySession for the event's session and then LockOrder for that attempt's
-// order. Reading both in the event's round trip saves two. The rows are locked FOR
-// UPDATE when read, so nothing else can change them before the calls come; and the
-// results are only used by those two calls, in that order, immediately after
-// InsertEvent: any other call on the transaction discards them.
+// prefetched is what InsertEvents read ahead: applying a gateway event continues
+// with LockAttemptBySession for the event's session and then LockOrder for that
+// attempt's order. Reading both in the events' round trip saves two per event. The
+// rows are locked FOR UPDATE when read, so no other transaction can change them; this
+// one can, so a row it writes after the read (attemptChanged, orderChanged) is read
+// again rather than taken from here. Each prefetched row is handed out once.
+type prefetched struct {
+	list          []*prefetch
+	dirtyAttempts map[string]bool
+	dirtyOrders   map[string]bool
+}
+
+// prefetch is one event's read-ahead.
 type prefetch struct {
 	shopID, gateway, sessionID string
-	attemptTaken               bool
+	attemptTaken, orderTaken   bool
 	attempt                    *orders.Attempt // nil: no attempt has the session
 	order                      *orderLoad
+}
+
+func (p *prefetched) add(list []*prefetch) { p.list = append(p.list, list...) }
+
+func (p *prefetched) attemptChanged(id string) {
+	if len(p.list) == 0 {
+		return
+	}
+	if p.dirtyAttempts == nil {
+		p.dirtyAttempts = map[string]bool{}
+	}
+	p.dirtyAttempts[id] = true
+}
+
+func (p *prefetched) orderChanged(id string) {
+	if len(p.list) == 0 {
+		return
+	}
+	if p.dirtyOrders == nil {
+		p.dirtyOrders = map[string]bool{}
+	}
+	p.dirtyOrders[id] = true
+}
+
+// takeAttempt returns the prefetched attempt for a session, if there is one still
+// valid. ok is false when the caller must read it; a nil attempt with ok true means
+// no attempt has the session.
+func (p *prefetched) takeAttempt(shopID, gateway, sessionID string) (a *orders.Attempt, ok bool) {
+	for _, f := range p.list {
+		if f.attemptTaken || f.shopID != shopID || f.gateway != gateway || f.sessionID != sessionID {
+			continue
+		}
+		if f.attempt != nil && p.dirtyAttempts[f.attempt.ID] {
+			continue
+		}
+		f.attemptTaken = true
+		return f.attempt, true
+	}
+	return nil, false
+}
+
+// takeOrder returns the prefetched order of an attempt already taken, if it is still
+// valid.
+func (p *prefetched) takeOrder(shopID, id string) *orders.Order {
+	if p.dirtyOrders[id] {
+		return nil
+	}
+	for _, f := range p.list {
+		if !f.attemptTaken || f.orderTaken || f.attempt == nil || f.shopID != shopID || f.attempt.OrderID != id {
+			continue
+		}
+		o, err := f.order.result()
+		if err != nil || o.ID != id {
+			continue
+		}
+		f.orderTaken = true
+		return o
+	}
+	return nil
 }
 
 func queuePrefetch(b *pgx.Batch, e *orders.GatewayEvent) *prefetch {
@@ -441,26 +496,4 @@ func queuePrefetch(b *pgx.Batch, e *orders.GatewayEvent) *prefetch {
 		`SELECT `+shipmentCols+` WHERE shop_id = $1 AND order_id = `+byAttempt+` ORDER BY created_at, id`,
 		args)
 	return p
-}
-
-// takeAttempt returns the prefetched attempt if the call asks for it.
-func (p *prefetch) takeAttempt(shopID, gateway, sessionID string) (*orders.Attempt, bool) {
-	if p == nil || p.attemptTaken || p.shopID != shopID || p.gateway != gateway || p.sessionID != sessionID {
-		return nil, false
-	}
-	p.attemptTaken = true
-	return p.attempt, true
-}
-
-// takeOrder returns the prefetched order if the call, right after takeAttempt, asks
-// for the attempt's order.
-func (p *prefetch) takeOrder(shopID, id string) *orders.Order {
-	if p == nil || !p.attemptTaken || p.attempt == nil || p.shopID != shopID || p.attempt.OrderID != id {
-		return nil
-	}
-	o, err := p.order.result()
-	if err != nil || o.ID != id {
-		return nil
-	}
-	return o
 }

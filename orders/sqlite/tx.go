@@ -232,9 +232,22 @@ func (t *tx) InsertNotice(ctx context.Context, n *orders.Notice) error {
 	return nil
 }
 
-// InsertEvent records a gateway event unless (shop, gateway, event id) is already
-// recorded. ON CONFLICT DO NOTHING makes the replay a no-op rather than an error.
-func (t *tx) InsertEvent(ctx context.Context, e *orders.GatewayEvent) (bool, error) {
+// InsertEvents records gateway events, each unless its (shop, gateway, event id) is
+// already recorded.
+func (t *tx) InsertEvents(ctx context.Context, evs []*orders.GatewayEvent) ([]bool, error) {
+	inserted := make([]bool, len(evs))
+	for i, e := range evs {
+		var err error
+		if inserted[i], err = t.insertEvent(ctx, e); err != nil {
+			return nil, err
+		}
+	}
+	return inserted, nil
+}
+
+// insertEvent records one event. ON CONFLICT DO NOTHING makes a replay a no-op rather
+// than an error.
+func (t *tx) insertEvent(ctx context.Context, e *orders.GatewayEvent) (bool, error) {
 	res, err := t.q.ExecContext(ctx, `INSERT INTO gateway_events (id, shop_id, gateway, event_id, type,
 		session_id, payment_ref, amount, currency, reason, payload, outcome, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

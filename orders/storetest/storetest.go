@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"TenantIsolation", testTenantIsolation},
 		{"RaceUpdateOrder", testRaceUpdateOrder},
 		{"RaceInsertEvent", testRaceInsertEvent},
+		{"EventBatch", testEventBatch},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 	}
 	for _, tt := range tests {
@@ -866,11 +867,20 @@ func newEvent(shop, gateway, eventID string) *orders.GatewayEvent {
 	}
 }
 
+// insertEvent records one event with InsertEvents.
+func insertEvent(ctx context.Context, tx orders.Tx, ev *orders.GatewayEvent) (bool, error) {
+	fresh, err := tx.InsertEvents(ctx, []*orders.GatewayEvent{ev})
+	if err != nil {
+		return false, err
+	}
+	return fresh[0], nil
+}
+
 func testEvents(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ev := newEvent(shopA, "sandbox", "evt_1")
 	inTx(t, h, func(tx orders.Tx) error {
-		fresh, err := tx.InsertEvent(ctx, ev)
+		fresh, err := insertEvent(ctx, tx, ev)
 		require.NoError(t, err)
 		require.True(t, fresh)
 		ev.Outcome = orders.OutcomeApplied
@@ -883,7 +893,7 @@ func testEvents(t *testing.T, h Harness) {
 	inTx(t, h, func(tx orders.Tx) error {
 		again := newEvent(shopA, "sandbox", "evt_1")
 		again.Type = orders.EventFailed
-		fresh, err := tx.InsertEvent(ctx, again)
+		fresh, err := insertEvent(ctx, tx, again)
 		require.NoError(t, err)
 		require.False(t, fresh, "the same (shop, gateway, event id) again")
 		code, err := tx.NextOrderCode(ctx, shopA)
@@ -899,7 +909,7 @@ func testEvents(t *testing.T, h Harness) {
 	// The same event id at another gateway or shop is another event.
 	inTx(t, h, func(tx orders.Tx) error {
 		for _, e := range []*orders.GatewayEvent{newEvent(shopA, "stripe", "evt_1"), newEvent(shopB, "sandbox", "evt_1")} {
-			fresh, err := tx.InsertEvent(ctx, e)
+			fresh, err := insertEvent(ctx, tx, e)
 			require.NoError(t, err)
 			require.True(t, fresh, "%s/%s", e.ShopID, e.Gateway)
 			e.Outcome = orders.OutcomeIgnored
@@ -980,7 +990,7 @@ func testRollback(t *testing.T, h Harness) {
 		require.NoError(t, tx.InsertOrder(ctx, o))
 		require.NoError(t, tx.InsertMessage(ctx, m))
 		require.NoError(t, tx.InsertNotice(ctx, n))
-		fresh, err := tx.InsertEvent(ctx, ev)
+		fresh, err := insertEvent(ctx, tx, ev)
 		require.NoError(t, err)
 		require.True(t, fresh)
 		require.NoError(t, tx.Enqueue(ctx, orders.DeliverMessage{ShopID: shopA, MessageID: m.ID}))
@@ -1002,7 +1012,7 @@ func testRollback(t *testing.T, h Harness) {
 
 	// The event was not recorded, so it is fresh next time.
 	inTx(t, h, func(tx orders.Tx) error {
-		fresh, err := tx.InsertEvent(ctx, ev)
+		fresh, err := insertEvent(ctx, tx, ev)
 		require.NoError(t, err)
 		require.True(t, fresh)
 		return nil
@@ -1250,7 +1260,7 @@ func testRaceInsertEvent(t *testing.T, h Harness) {
 	errs := race(n, func(i int) error {
 		return h.Store.InTx(ctx, func(tx orders.Tx) error {
 			ev := newEvent(shopA, "sandbox", "evt_race")
-			ok, err := tx.InsertEvent(ctx, ev)
+			ok, err := insertEvent(ctx, tx, ev)
 			fresh[i] = ok
 			return err
 		})
@@ -1285,4 +1295,102 @@ func testRaceNextOrderCode(t *testing.T, h Harness) {
 		want[i] = 1001 + int64(i)
 	}
 	require.Equal(t, want, codes, "distinct, consecutive codes")
+}
+
+// testEventBatch records several events in one call, as the webhook server does for
+// webhooks that arrive together, and checks that what the transaction reads after it
+// reflects the transaction's own writes, however the store read ahead.
+func testEventBatch(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := newOrder(shopA, 0)
+	a := &orders.Attempt{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, Gateway: "sandbox", SessionID: "cs_batch",
+		Amount: o.Total, Currency: o.Currency, Status: orders.AttemptCreated, CreatedAt: at(1), UpdatedAt: at(1)}
+	// A second attempt of the same order: its events lock the same order.
+	a2 := *a
+	a2.ID, a2.SessionID = orders.NewID(), "cs_batch2"
+	inTx(t, h, func(tx orders.Tx) error {
+		code, err := tx.NextOrderCode(ctx, shopA)
+		if err != nil {
+			return err
+		}
+		o.Code = fmt.Sprint(code)
+		if err := tx.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+		if err := tx.InsertAttempt(ctx, a); err != nil {
+			return err
+		}
+		return tx.InsertAttempt(ctx, &a2)
+	})
+
+	pending := newEvent(shopA, "sandbox", "evt_b1")
+	pending.Type, pending.SessionID = orders.EventPending, a.SessionID
+	succeeded := newEvent(shopA, "sandbox", "evt_b2")
+	succeeded.SessionID = a.SessionID
+	again := newEvent(shopA, "sandbox", "evt_b1") // evt_b1 repeated within the batch
+	unknown := newEvent(shopA, "sandbox", "evt_b3")
+	unknown.SessionID = "cs_nobody"
+	other := newEvent(shopA, "sandbox", "evt_b4")
+	other.SessionID = a2.SessionID
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertEvents(ctx, []*orders.GatewayEvent{pending, succeeded, again, unknown, other})
+		require.NoError(t, err)
+		require.Equal(t, []bool{true, true, false, true, true}, fresh)
+
+		// The first event moves the attempt and the order.
+		got, err := tx.LockAttemptBySession(ctx, shopA, "sandbox", a.SessionID)
+		require.NoError(t, err)
+		require.Equal(t, orders.AttemptCreated, got.Status)
+		got.Status = orders.AttemptPending
+		require.NoError(t, tx.UpdateAttempt(ctx, got))
+		lo, err := tx.LockOrder(ctx, shopA, o.ID)
+		require.NoError(t, err)
+		require.Equal(t, o.Version, lo.Version)
+		lo.Status, lo.PaymentStatus = orders.StatusPaid, orders.PaymentPaid
+		require.NoError(t, tx.UpdateOrder(ctx, lo))
+		require.NoError(t, tx.InsertPayment(ctx, &orders.Payment{ID: orders.NewID(), ShopID: shopA, OrderID: o.ID,
+			AttemptID: a.ID, Gateway: "sandbox", Status: orders.PaymentStatusSucceeded, Amount: o.Total,
+			Currency: o.Currency, CreatedAt: at(2)}))
+
+		// The second sees those writes, not what was read before them.
+		got, err = tx.LockAttemptBySession(ctx, shopA, "sandbox", a.SessionID)
+		require.NoError(t, err)
+		require.Equal(t, orders.AttemptPending, got.Status, "the attempt as this transaction left it")
+		lo, err = tx.LockOrder(ctx, shopA, o.ID)
+		require.NoError(t, err)
+		require.Equal(t, orders.StatusPaid, lo.Status, "the order as this transaction left it")
+		require.Equal(t, o.Version+1, lo.Version)
+		require.Len(t, lo.Payments, 1, "the payment this transaction inserted")
+
+		_, err = tx.LockAttemptBySession(ctx, shopA, "sandbox", "cs_nobody")
+		requireNotFound(t, err)
+
+		// The other attempt is unchanged, but its order is the one changed above.
+		got, err = tx.LockAttemptBySession(ctx, shopA, "sandbox", a2.SessionID)
+		require.NoError(t, err)
+		require.Equal(t, a2.ID, got.ID)
+		lo, err = tx.LockOrder(ctx, shopA, o.ID)
+		require.NoError(t, err)
+		require.Equal(t, orders.StatusPaid, lo.Status, "the order as this transaction left it")
+		require.Equal(t, o.Version+1, lo.Version)
+		require.Len(t, lo.Payments, 1)
+		for _, e := range []*orders.GatewayEvent{pending, succeeded, unknown, other} {
+			e.Outcome = orders.OutcomeApplied
+			if err := tx.SetEventOutcome(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	// All four are recorded: each is a duplicate now.
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertEvents(ctx, []*orders.GatewayEvent{
+			newEvent(shopA, "sandbox", "evt_b3"), newEvent(shopA, "sandbox", "evt_b2"), newEvent(shopA, "sandbox", "evt_b1"),
+			newEvent(shopA, "sandbox", "evt_b4"),
+		})
+		require.NoError(t, err)
+		require.Equal(t, []bool{false, false, false, false}, fresh)
+		return nil
+	})
 }
