@@ -3,8 +3,11 @@ package webhooks_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,4 +412,116 @@ func TestConcurrentReplays(t *testing.T) {
 		require.Equal(t, 1.0, b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "applied"))
 		require.Equal(t, float64(n-1), b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "duplicate"))
 	})
+}
+
+// TestBurst sends a burst of webhooks at once, with one batch slot so that they share
+// transactions: payments, declines, the gateway's retries of the same events and a
+// second payment of one order. Each answer and the state left must be what the same
+// webhooks one at a time would give.
+func TestBurst(t *testing.T) {
+	t.Parallel()
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOptions{store: open(t), maxBatch: 16, maxInFlight: 1})
+			const paid, declined = 24, 8
+			type post struct {
+				body    []byte
+				replay  bool
+				outcome string
+			}
+			var posts []post
+			var paidOrders, declinedOrders []*orders.Order
+			for i := range paid {
+				c := b.order(t, "shop1")
+				paidOrders = append(paidOrders, c.order)
+				body := eventBody(fmt.Sprintf("evt_paid_%d", i), "checkout.succeeded", c.session.ID, 330000, "VND")
+				posts = append(posts, post{body: body, outcome: orders.OutcomeApplied}, post{body: body, replay: true})
+			}
+			for i := range declined {
+				c := b.order(t, "shop2")
+				declinedOrders = append(declinedOrders, c.order)
+				posts = append(posts, post{body: eventBody(fmt.Sprintf("evt_declined_%d", i), "checkout.failed", c.session.ID, 330000, "VND"), outcome: orders.OutcomeApplied})
+			}
+			// Two attempts of one order, both paid: the second is a duplicate payment.
+			first := b.order(t, "shop1")
+			second := b.pay(t, first.token, first.link)
+			posts = append(posts,
+				post{body: eventBody("evt_twice_1", "checkout.succeeded", first.session.ID, 330000, "VND")},
+				post{body: eventBody("evt_twice_2", "checkout.succeeded", second.session.ID, 330000, "VND")})
+
+			type answer struct {
+				status int
+				body   map[string]any
+			}
+			answers := make([]answer, len(posts))
+			var wg sync.WaitGroup
+			for i, p := range posts {
+				wg.Go(func() {
+					shop, secret := "shop1", secret1
+					if bytes.Contains(p.body, []byte("evt_declined_")) {
+						shop, secret = "shop2", secret2
+					}
+					req, err := http.NewRequest(http.MethodPost, b.server.URL+"/webhooks/sandbox/"+shop, bytes.NewReader(p.body))
+					if err != nil {
+						return
+					}
+					req.Header.Set(sandbox.SignatureHeader, sandbox.Sign(secret, p.body, time.Now()))
+					resp, err := b.server.Client().Do(req)
+					if err != nil {
+						return
+					}
+					defer resp.Body.Close()
+					answers[i].status = resp.StatusCode
+					_ = json.NewDecoder(resp.Body).Decode(&answers[i].body)
+				})
+			}
+			wg.Wait()
+
+			// Of an event and its replay, whichever came second is the duplicate.
+			duplicates := 0
+			for i, p := range posts {
+				require.Equal(t, http.StatusOK, answers[i].status, "webhook %d", i)
+				if answers[i].body["duplicate"] == true {
+					duplicates++
+					continue
+				}
+				if p.outcome != "" {
+					require.Equal(t, p.outcome, answers[i].body["outcome"], "webhook %d", i)
+				}
+			}
+			require.Equal(t, paid, duplicates, "each replay is a duplicate, once")
+
+			for _, o := range paidOrders {
+				got := b.reload(t, o)
+				require.Equal(t, orders.StatusPaid, got.Status)
+				require.Len(t, got.Payments, 1)
+				require.Equal(t, []string{orders.KindOrderCard, orders.KindPaidConfirmation}, b.messageKinds(t, o))
+			}
+			for _, o := range declinedOrders {
+				require.Equal(t, orders.StatusAwaitingPayment, b.reload(t, o).Status)
+				require.Equal(t, []string{orders.KindOrderCard, orders.KindPaymentFailed}, b.messageKinds(t, o))
+			}
+			got := b.reload(t, first.order)
+			require.Equal(t, orders.StatusPaid, got.Status)
+			require.Len(t, got.Payments, 2)
+			require.Equal(t, 1, countDuplicates(got.Payments), "one of the two payments is refunded as a duplicate")
+
+			require.Equal(t, float64(paid), b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "duplicate"))
+			require.Equal(t, float64(paid+declined+1), b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "applied"))
+			require.Equal(t, 1.0, b.counter(t, "chatpay_webhooks_total", "gateway", "sandbox", "result", "duplicate_payment"))
+			batches := b.counter(t, "chatpay_webhook_batch_size")
+			require.Less(t, batches, float64(len(posts)), "webhooks that arrive together share transactions")
+		})
+	}
+}
+
+func countDuplicates(ps []*orders.Payment) int {
+	n := 0
+	for _, p := range ps {
+		if p.Duplicate {
+			n++
+		}
+	}
+	return n
 }

@@ -33,6 +33,7 @@ type Metrics struct {
 	payments  *prometheus.CounterVec
 	timeToPay prometheus.Histogram
 	duration  *prometheus.HistogramVec
+	batchSize prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: not registered, for
@@ -59,5 +60,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to verify, record and acknowledge a gateway webhook.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"gateway"}),
+		batchSize: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "chatpay_webhook_batch_size",
+			Help:    "Gateway events applied per store transaction; above 1 when webhooks arrive together.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 	}
 }

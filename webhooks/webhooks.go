@@ -1,7 +1,7 @@
 // Package webhooks receives what payment gateways post to chatpay. A webhook is
 // verified (signature and timestamp, by the gateway's parser), recorded and applied in
-// one store transaction by orders.Service.ApplyEvent, and only then acknowledged with
-// 200. Anything that fails before the event is durably recorded gets a non-2xx answer,
+// a store transaction by orders.Service.ApplyEvents (webhooks that arrive together
+// share one), and only then acknowledged with 200. Anything that fails before the event is durably recorded gets a non-2xx answer,
 // so the gateway retries; nothing acknowledged is ever lost.
 package webhooks
 
@@ -31,6 +31,11 @@ type Handler struct {
 	MaxBody int64
 	// Metrics may be nil, when nothing is exported.
 	Metrics *Metrics
+	// MaxBatch and MaxInFlight tune how concurrent webhooks share transactions (see
+	// batcher); 0 means DefaultMaxBatch and DefaultMaxInFlight.
+	MaxBatch, MaxInFlight int
+
+	batcher *batcher
 }
 
 // Register adds the gateway webhook route.
@@ -43,6 +48,18 @@ func (h *Handler) Register(r gin.IRouter) {
 	}
 	if h.Metrics == nil {
 		h.Metrics = NewMetrics(nil)
+	}
+	if h.MaxBatch <= 0 {
+		h.MaxBatch = DefaultMaxBatch
+	}
+	if h.MaxInFlight <= 0 {
+		h.MaxInFlight = DefaultMaxInFlight
+	}
+	h.batcher = &batcher{
+		apply:       h.Service.ApplyEvents,
+		maxBatch:    h.MaxBatch,
+		maxInFlight: h.MaxInFlight,
+		observe:     func(n int) { h.Metrics.batchSize.Observe(float64(n)) },
 	}
 	r.POST("/webhooks/:gateway/:shop", h.gatewayWebhook)
 }
@@ -122,7 +139,7 @@ func (h *Handler) gatewayWebhook(c *gin.Context) {
 	// endpoint. Fields the store assigns are cleared so that no parser can preset them.
 	ev.ShopID, ev.Gateway = shopID, label
 	ev.ID, ev.Outcome = "", ""
-	res, err := h.Service.ApplyEvent(ctx, ev)
+	res, err := h.batcher.Apply(ctx, ev)
 	if err != nil {
 		// Not recorded: answer 500 so that the gateway delivers it again.
 		log.ErrorContext(ctx, "webhook not recorded", "event_id", ev.EventID, "type", ev.Type, "err", err)

@@ -69,6 +69,8 @@ type bundle struct {
 type setupOptions struct {
 	store   orders.Store
 	maxBody int64
+	// maxBatch and maxInFlight set the handler's batching (0: its defaults).
+	maxBatch, maxInFlight int
 }
 
 func setup(t *testing.T, opts setupOptions) *bundle {
@@ -104,10 +106,12 @@ func setup(t *testing.T, opts setupOptions) *bundle {
 	b.gws.Add("shop2", b.engine.Gateway("shop2", secret2))
 
 	h := &webhooks.Handler{
-		Service:  svc,
-		Gateways: b.gws,
-		MaxBody:  opts.maxBody,
-		Metrics:  webhooks.NewMetrics(b.reg),
+		Service:     svc,
+		Gateways:    b.gws,
+		MaxBody:     opts.maxBody,
+		Metrics:     webhooks.NewMetrics(b.reg),
+		MaxBatch:    opts.maxBatch,
+		MaxInFlight: opts.maxInFlight,
 	}
 	h.Register(b.router)
 	return b
