@@ -232,7 +232,11 @@ const (
 // Button is a URL button under a chat message (Pay now, Pay again).
 type Button struct {
 	Label string `json:"label"`
-	URL   string `json:"url"`
+	// URL opens a page. A button has a URL or Data, not both.
+	URL string `json:"url,omitempty"`
+	// Data is what the button sends back to chatpay when pressed (Telegram's
+	// callback_data, Messenger's postback payload), at most 64 bytes.
+	Data string `json:"data,omitempty"`
 }
 
 // Message is one chat message about an order in a conversation. Outbound messages are
