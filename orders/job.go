@@ -35,3 +35,12 @@ func (ProcessRefund) Kind() string { return "process_refund" }
 type ReconcileAttempts struct{}
 
 func (ReconcileAttempts) Kind() string { return "reconcile_attempts" }
+
+// ProcessChatUpdate acts on a recorded chat update (see ChatUpdate).
+type ProcessChatUpdate struct {
+	ShopID   string `json:"shop_id"`
+	Source   string `json:"source"`
+	UpdateID int64  `json:"update_id"`
+}
+
+func (ProcessChatUpdate) Kind() string { return "process_chat_update" }

@@ -314,3 +314,16 @@ type GatewayEvent struct {
 	Outcome    string
 	ReceivedAt time.Time
 }
+
+// ChatUpdate is something a chat platform delivered to a shop's bot (a Telegram
+// update), recorded before anything acts on it so that an acknowledged update is
+// never lost and a redelivered one is processed once.
+type ChatUpdate struct {
+	ShopID string
+	// Source names the bot that received the update ("telegram:<bot id>"): update ids
+	// are only unique per bot.
+	Source     string
+	UpdateID   int64
+	Payload    []byte // the update as the platform sent it
+	ReceivedAt time.Time
+}

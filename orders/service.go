@@ -936,6 +936,48 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 	return OutcomeIgnored, o, false, nil
 }
 
+// RecordChatUpdates records updates a shop's bot received and, for each one not
+// recorded before, the job that processes it, in one transaction; with next > 0 it
+// also moves the source's polling offset to next. It returns how many were new. Only
+// after it returns may the updates be acknowledged to the platform.
+func (s *Service) RecordChatUpdates(ctx context.Context, shopID, source string, ups []*ChatUpdate, next int64) (int, error) {
+	if _, err := s.Shop(shopID); err != nil {
+		return 0, err
+	}
+	now := s.Now()
+	for _, u := range ups {
+		u.ShopID, u.Source = shopID, source
+		if u.ReceivedAt.IsZero() {
+			u.ReceivedAt = now
+		}
+	}
+	var n int
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		n = 0
+		if len(ups) > 0 {
+			fresh, err := tx.InsertChatUpdates(ctx, ups)
+			if err != nil {
+				return err
+			}
+			var jobs []Job
+			for i, u := range ups {
+				if fresh[i] {
+					jobs = append(jobs, ProcessChatUpdate{ShopID: shopID, Source: source, UpdateID: u.UpdateID})
+				}
+			}
+			n = len(jobs)
+			if err := tx.Enqueue(ctx, jobs...); err != nil {
+				return err
+			}
+		}
+		if next > 0 {
+			return tx.SetChatOffset(ctx, shopID, source, next)
+		}
+		return nil
+	})
+	return n, err
+}
+
 // MessageDelivery is a channel's answer to one delivery.
 type MessageDelivery struct {
 	Sent       bool

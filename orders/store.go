@@ -45,6 +45,11 @@ type Store interface {
 	OrderRefunds(ctx context.Context, shopID, orderID string) ([]*Refund, error)
 	Payment(ctx context.Context, shopID, id string) (*Payment, error)
 
+	// ChatUpdate returns a recorded chat update.
+	ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*ChatUpdate, error)
+	// ChatOffset returns where long polling of source resumes, 0 when it never ran.
+	ChatOffset(ctx context.Context, shopID, source string) (int64, error)
+
 	// Secret returns the instance secret with this name, creating it with gen() on
 	// first use. It keeps generated keys (the demo shop's API key, the link key) stable
 	// across restarts.
@@ -101,6 +106,14 @@ type Tx interface {
 	InsertEvents(ctx context.Context, evs []*GatewayEvent) ([]bool, error)
 	// SetEventOutcome records what applying the event did.
 	SetEventOutcome(ctx context.Context, e *GatewayEvent) error
+
+	// InsertChatUpdates records chat updates. For each it reports false, and writes
+	// nothing, when the same (shop, source, update id) is already recorded, also
+	// earlier in ups.
+	InsertChatUpdates(ctx context.Context, ups []*ChatUpdate) ([]bool, error)
+	// SetChatOffset records where long polling of source resumes. The offset only
+	// moves forward: a smaller one than recorded changes nothing.
+	SetChatOffset(ctx context.Context, shopID, source string, next int64) error
 
 	// Enqueue inserts background jobs in this transaction (River InsertManyTx), so they
 	// run if and only if the transaction commits.

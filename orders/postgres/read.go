@@ -341,6 +341,30 @@ func (s *Store) Notice(ctx context.Context, shopID, id string) (*orders.Notice, 
 	return getOne(ctx, s.pool, scanNotice, `SELECT `+noticeCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
 }
 
+// ChatUpdate returns a recorded chat update.
+func (s *Store) ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, error) {
+	return getOne(ctx, s.pool, func(row pgx.Row) (*orders.ChatUpdate, error) {
+		var u orders.ChatUpdate
+		if err := row.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &u.ReceivedAt); err != nil {
+			return nil, err
+		}
+		u.ReceivedAt = u.ReceivedAt.UTC()
+		return &u, nil
+	}, `SELECT shop_id, source, update_id, payload, received_at FROM chat_updates
+		WHERE shop_id = $1 AND source = $2 AND update_id = $3`, shopID, source, updateID)
+}
+
+// ChatOffset returns where long polling of source resumes, 0 when it never ran.
+func (s *Store) ChatOffset(ctx context.Context, shopID, source string) (int64, error) {
+	var next int64
+	err := s.pool.QueryRow(ctx, `SELECT next FROM chat_offsets WHERE shop_id = $1 AND source = $2`,
+		shopID, source).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return next, err
+}
+
 // LatestAttempt returns the order's newest attempt.
 func (s *Store) LatestAttempt(ctx context.Context, shopID, orderID string) (*orders.Attempt, error) {
 	return getOne(ctx, s.pool, scanAttempt,

@@ -380,6 +380,32 @@ func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error 
 	return nil
 }
 
+// InsertChatUpdates records chat updates, each unless already recorded, in one round
+// trip.
+func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([]bool, error) {
+	inserted := make([]bool, len(ups))
+	b := &pgx.Batch{}
+	for i, u := range ups {
+		b.Queue(`INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			u.ShopID, u.Source, u.UpdateID, u.Payload, u.ReceivedAt).Exec(func(ct pgconn.CommandTag) error {
+			inserted[i] = ct.RowsAffected() == 1
+			return nil
+		})
+	}
+	if err := t.p.send(ctx, b); err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// SetChatOffset queues moving the polling offset of source forward.
+func (t *tx) SetChatOffset(ctx context.Context, shopID, source string, next int64) error {
+	t.p.queue(`INSERT INTO chat_offsets AS c (shop_id, source, next) VALUES ($1, $2, $3)
+		ON CONFLICT (shop_id, source) DO UPDATE SET next = greatest(c.next, excluded.next)`, shopID, source, next)
+	return nil
+}
+
 // Enqueue adds jobs to the transaction; InTx inserts them just before it commits.
 func (t *tx) Enqueue(ctx context.Context, jobs ...orders.Job) error {
 	for _, j := range jobs {

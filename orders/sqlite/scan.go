@@ -357,6 +357,18 @@ func scanNotice(r scanner) (*orders.Notice, error) {
 	return &n, nil
 }
 
+func scanChatUpdate(r scanner) (*orders.ChatUpdate, error) {
+	var (
+		u        orders.ChatUpdate
+		received int64
+	)
+	if err := r.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &received); err != nil {
+		return nil, err
+	}
+	u.ReceivedAt = fromMicros(received)
+	return &u, nil
+}
+
 // getOne reads one row with scan, orders.ErrNotFound if there is none.
 func getOne[T any](ctx context.Context, q querier, what string, scan func(scanner) (*T, error), query string, args ...any) (*T, error) {
 	v, err := scan(q.QueryRowContext(ctx, query, args...))

@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -76,6 +79,27 @@ func (s *Store) Notices(ctx context.Context, shopID string, limit int) ([]*order
 func (s *Store) Notice(ctx context.Context, shopID, id string) (*orders.Notice, error) {
 	return getOne(ctx, s.rq, "notice", scanNotice,
 		`SELECT `+noticeColumns+` FROM notices WHERE shop_id = ? AND id = ?`, shopID, id)
+}
+
+// ChatUpdate returns a recorded chat update.
+func (s *Store) ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, error) {
+	return getOne(ctx, s.rq, "chat update", scanChatUpdate,
+		`SELECT shop_id, source, update_id, payload, received_at FROM chat_updates
+		WHERE shop_id = ? AND source = ? AND update_id = ?`, shopID, source, updateID)
+}
+
+// ChatOffset returns where long polling of source resumes, 0 when it never ran.
+func (s *Store) ChatOffset(ctx context.Context, shopID, source string) (int64, error) {
+	var next int64
+	err := s.rq.QueryRowContext(ctx, `SELECT next FROM chat_offsets WHERE shop_id = ? AND source = ?`,
+		shopID, source).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: chat offset: %w", err)
+	}
+	return next, nil
 }
 
 // LatestAttempt returns the order's newest attempt.

@@ -270,6 +270,35 @@ func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error 
 	return affected(res, err, "set event outcome")
 }
 
+// InsertChatUpdates records chat updates, each unless already recorded.
+func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([]bool, error) {
+	inserted := make([]bool, len(ups))
+	for i, u := range ups {
+		res, err := t.q.ExecContext(ctx, `INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id, source, update_id) DO NOTHING`,
+			u.ShopID, u.Source, u.UpdateID, blob(u.Payload), micros(u.ReceivedAt))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: insert chat update: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: insert chat update: %w", err)
+		}
+		inserted[i] = n == 1
+	}
+	return inserted, nil
+}
+
+// SetChatOffset moves the polling offset of source forward.
+func (t *tx) SetChatOffset(ctx context.Context, shopID, source string, next int64) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO chat_offsets (shop_id, source, next) VALUES (?, ?, ?)
+		ON CONFLICT (shop_id, source) DO UPDATE SET next = max(next, excluded.next)`, shopID, source, next)
+	if err != nil {
+		return fmt.Errorf("sqlite: set chat offset: %w", err)
+	}
+	return nil
+}
+
 // Enqueue inserts the jobs with River on this transaction, so they exist only if it
 // commits.
 func (t *tx) Enqueue(ctx context.Context, jobs ...orders.Job) error {

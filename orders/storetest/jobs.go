@@ -19,6 +19,8 @@ func DecodeJob(kind string, args []byte) (orders.Job, error) {
 		return decode[orders.ProcessRefund](args)
 	case orders.ReconcileAttempts{}.Kind():
 		return decode[orders.ReconcileAttempts](args)
+	case orders.ProcessChatUpdate{}.Kind():
+		return decode[orders.ProcessChatUpdate](args)
 	}
 	return nil, fmt.Errorf("storetest: unknown job kind %q", kind)
 }

@@ -79,6 +79,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"RaceUpdateOrder", testRaceUpdateOrder},
 		{"RaceInsertEvent", testRaceInsertEvent},
 		{"EventBatch", testEventBatch},
+		{"ChatUpdates", testChatUpdates},
+		{"RaceChatUpdate", testRaceChatUpdate},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 	}
 	for _, tt := range tests {
@@ -1393,4 +1395,79 @@ func testEventBatch(t *testing.T, h Harness) {
 		require.Equal(t, []bool{false, false, false, false}, fresh)
 		return nil
 	})
+}
+
+func chatUpdate(shop, source string, id int64) *orders.ChatUpdate {
+	return &orders.ChatUpdate{ShopID: shop, Source: source, UpdateID: id,
+		Payload: []byte(fmt.Sprintf(`{"update_id":%d,"message":{"text":"Xin chào"}}`, id)), ReceivedAt: at(1)}
+}
+
+func testChatUpdates(t *testing.T, h Harness) {
+	ctx := context.Background()
+	off, err := h.Store.ChatOffset(ctx, shopA, "telegram:1")
+	require.NoError(t, err)
+	require.Zero(t, off, "polling that never ran starts at 0")
+
+	u1, u2 := chatUpdate(shopA, "telegram:1", 100), chatUpdate(shopA, "telegram:1", 101)
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{u1, u2, chatUpdate(shopA, "telegram:1", 100)})
+		require.NoError(t, err)
+		require.Equal(t, []bool{true, true, false}, fresh, "an update repeated in the batch is recorded once")
+		return tx.SetChatOffset(ctx, shopA, "telegram:1", 102)
+	})
+	got, err := h.Store.ChatUpdate(ctx, shopA, "telegram:1", 100)
+	require.NoError(t, err)
+	require.Equal(t, u1, got)
+	off, err = h.Store.ChatOffset(ctx, shopA, "telegram:1")
+	require.NoError(t, err)
+	require.Equal(t, int64(102), off)
+
+	// A redelivery is not recorded again; the same id from another bot or shop is
+	// another update. An offset never moves back.
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{
+			chatUpdate(shopA, "telegram:1", 101), chatUpdate(shopA, "telegram:2", 101), chatUpdate(shopB, "telegram:1", 101),
+		})
+		require.NoError(t, err)
+		require.Equal(t, []bool{false, true, true}, fresh)
+		return tx.SetChatOffset(ctx, shopA, "telegram:1", 90)
+	})
+	off, err = h.Store.ChatOffset(ctx, shopA, "telegram:1")
+	require.NoError(t, err)
+	require.Equal(t, int64(102), off, "the offset only moves forward")
+	off, err = h.Store.ChatOffset(ctx, shopB, "telegram:1")
+	require.NoError(t, err)
+	require.Zero(t, off, "offsets are per shop")
+
+	_, err = h.Store.ChatUpdate(ctx, shopB, "telegram:1", 100)
+	requireNotFound(t, err)
+	_, err = h.Store.ChatUpdate(ctx, shopA, "telegram:1", 999)
+	requireNotFound(t, err)
+}
+
+func testRaceChatUpdate(t *testing.T, h Harness) {
+	ctx := context.Background()
+	const n = 20
+	fresh := make([]bool, n)
+	errs := race(n, func(i int) error {
+		return h.Store.InTx(ctx, func(tx orders.Tx) error {
+			ok, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{chatUpdate(shopA, "telegram:7", 5000)})
+			if err != nil {
+				return err
+			}
+			fresh[i] = ok[0]
+			return tx.SetChatOffset(ctx, shopA, "telegram:7", int64(5001+i))
+		})
+	})
+	wins := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if fresh[i] {
+			wins++
+		}
+	}
+	require.Equal(t, 1, wins, "exactly one goroutine records the update")
+	off, err := h.Store.ChatOffset(ctx, shopA, "telegram:7")
+	require.NoError(t, err)
+	require.Equal(t, int64(5001+n-1), off, "the largest offset wins whatever the commit order")
 }
