@@ -29,11 +29,12 @@ const unknownGateway = "unknown"
 
 // Metrics are the webhook handler's Prometheus metrics.
 type Metrics struct {
-	webhooks  *prometheus.CounterVec
-	payments  *prometheus.CounterVec
-	timeToPay prometheus.Histogram
-	duration  *prometheus.HistogramVec
-	batchSize prometheus.Histogram
+	webhooks    *prometheus.CounterVec
+	payments    *prometheus.CounterVec
+	timeToPay   prometheus.Histogram
+	duration    *prometheus.HistogramVec
+	batchSize   prometheus.Histogram
+	chatUpdates *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: not registered, for
@@ -65,5 +66,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Gateway events applied per store transaction; above 1 when webhooks arrive together.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
 		}),
+		chatUpdates: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatpay_chat_updates_total",
+			Help: "Chat platform updates received by webhook, by channel and result (applied: recorded, duplicate, unauthorized, malformed, too_large, not_found, error).",
+		}, []string{"channel", "result"}),
 	}
 }
