@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -543,4 +545,55 @@ func httptestHook(t *testing.T) string {
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(hs.Close)
 	return hs.URL + "/webhooks/telegram"
+}
+
+// countingTransport counts the requests that go through it.
+type countingTransport struct {
+	n atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestConcurrentUseThroughOwnHTTPClient(t *testing.T) {
+	t.Parallel()
+	rt := &countingTransport{}
+	srv, c := setup(t, telegram.WithHTTPClient(&http.Client{Transport: rt}))
+	users := make([]telegramtest.User, 8)
+	for i := range users {
+		users[i] = srv.NewCustomer("U")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(users)*3)
+	for _, u := range users {
+		wg.Go(func() {
+			_, err := c.Send(context.Background(), telegram.Target{ChatID: u.ChatID}, telegram.Out{Text: "hi"})
+			errs <- err
+		})
+		wg.Go(func() {
+			_, _, err := c.Me(context.Background())
+			errs <- err
+		})
+		wg.Go(func() {
+			_, err := c.GetUpdates(context.Background(), -1, 0, 1)
+			// Parallel polls may end each other with a conflict, as on Telegram.
+			if telegram.IsConflict(err) {
+				err = nil
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	for _, u := range users {
+		require.Len(t, srv.Messages(u.ChatID), 1)
+	}
+	// Every call, the library's and the raw getUpdates, went through the
+	// given client, and the racing Me calls asked Telegram once.
+	require.Equal(t, int64(2*len(users)+1), rt.n.Load())
 }
