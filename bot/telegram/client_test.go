@@ -371,6 +371,18 @@ func TestPermanentFailures(t *testing.T) {
 		requireNoToken(t, srv, err)
 	}
 
+	// Other bad requests get the same answer however often they are sent.
+	willing := srv.NewCustomer("Mo")
+	for text, reason := range map[string]string{
+		" ":                       "The message is empty.",
+		strings.Repeat("x", 4097): "longer than Telegram allows",
+	} {
+		_, err := c.Send(t.Context(), telegram.Target{ChatID: willing.ChatID}, telegram.Out{Text: text})
+		var p *bot.PermanentError
+		require.ErrorAs(t, err, &p)
+		require.Contains(t, p.Reason, reason)
+	}
+
 	// A wrong token is permanent too, and still not printed.
 	bad, err := telegram.New("7000000001:wrong-secret-xyz", srv.URL())
 	require.NoError(t, err)
@@ -428,7 +440,10 @@ func TestAnswerCallbackAndCopy(t *testing.T) {
 	require.Equal(t, "pick:blue", ans[0].Data)
 	require.Equal(t, 200, utf8.RuneCountInString(ans[0].Text))
 	// A second answer is rejected: the query is spent.
-	require.True(t, bot.IsPermanent(c.AnswerCallback(t.Context(), cb.ID, "")))
+	err = c.AnswerCallback(t.Context(), cb.ID, "")
+	var p *bot.PermanentError
+	require.ErrorAs(t, err, &p)
+	require.Equal(t, "The button press is too old to answer.", p.Reason)
 
 	in := srv.CustomerSays(u, "a photo, say")
 	forum := srv.NewStaffForum("Staff")

@@ -65,7 +65,6 @@ const (
 	descThreadNotFound   = "message thread not found"
 	descTopicDeleted     = "topic_deleted"
 	descTopicIDInvalid   = "topic_id_invalid"
-	descTopicClosed      = "topic_closed"
 	descBusinessWindow   = "business_peer_usage_missing"
 	descChatNotFound     = "chat not found"
 )
@@ -176,6 +175,7 @@ func permanentReason(code int, desc string, err error) string {
 	case http.StatusUnauthorized:
 		return "Telegram rejected the bot token; it may have been revoked in @BotFather."
 	case http.StatusNotFound:
+		// Telegram answers 404 to a malformed token (and to unknown methods).
 		return "Telegram does not know this bot token."
 	case http.StatusBadRequest:
 		var migrate *tg.MigrateError
@@ -195,6 +195,12 @@ func permanentReason(code int, desc string, err error) string {
 			return "Telegram does not let the bot write to this customer on your business account's behalf."
 		case strings.Contains(d, "message to edit not found"):
 			return "The message to update no longer exists in the chat."
+		case strings.Contains(d, "query is too old"):
+			return "The button press is too old to answer."
+		case strings.Contains(d, "message text is empty"):
+			return "The message is empty."
+		case strings.Contains(d, "message is too long"):
+			return "The message is longer than Telegram allows (4096 characters)."
 		}
 		// Telegram answers the same request the same way: text too long, a bad
 		// button link, an expired callback query.
