@@ -6,6 +6,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/chatpay/chatpay/orders"
 )
@@ -29,6 +31,29 @@ func (e *PermanentError) Error() string { return e.Reason }
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// RateLimitedError reports that the platform refused a send for now and said when to
+// try again (Telegram's 429 with retry_after). The job waits that long instead of
+// counting a failed attempt.
+type RateLimitedError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited, retry after %s: %v", e.After, e.Err)
+}
+
+func (e *RateLimitedError) Unwrap() error { return e.Err }
+
+// RetryAfter returns how long the platform asked to wait, when err says so.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r *RateLimitedError
+	if errors.As(err, &r) {
+		return r.After, true
+	}
+	return 0, false
 }
 
 // Channels maps channel names to adapters.

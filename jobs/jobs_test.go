@@ -289,3 +289,31 @@ func TestDeliverMessageRespectsRateLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, orders.MessageQueued, m.Status)
 }
+
+func TestDeliverMessageWaitsWhenThePlatformSays(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o := b.order(t, "telegram")
+	ms, err := b.store.OrderMessages(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	w := &messageWorker{j: b.jobs}
+	args := orders.DeliverMessage{ShopID: b.shop.ID, MessageID: ms[0].ID}
+
+	// A 429 with retry_after: the job comes back then, and the attempt is not
+	// counted, even on what would be the last one.
+	b.chat.fail = &bot.RateLimitedError{After: 7 * time.Second, Err: errors.New("Too Many Requests: retry after 7")}
+	err = w.Work(ctx, job(args, 5))
+	var snooze *rivertype.JobSnoozeError
+	require.ErrorAs(t, err, &snooze)
+	require.Equal(t, 7*time.Second, snooze.Duration)
+	m, err := b.store.Message(ctx, b.shop.ID, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageQueued, m.Status, "still queued, not failed")
+
+	b.chat.fail = nil
+	require.NoError(t, w.Work(ctx, job(args, 5)))
+	m, err = b.store.Message(ctx, b.shop.ID, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.MessageSent, m.Status)
+}

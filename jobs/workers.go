@@ -59,6 +59,11 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	// sent but not recorded would be sent again by the retry.
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if wait, ok := bot.RetryAfter(err); ok {
+		// The platform said when to come back; that is not a failed attempt, and the
+		// message stays queued.
+		return river.JobSnooze(max(wait, time.Second))
+	}
 	if err != nil {
 		final := bot.IsPermanent(err) || lastAttempt(job.JobRow)
 		if rerr := svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Reason: err.Error()}, final); rerr != nil {
