@@ -1,7 +1,9 @@
 package bot
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 )
@@ -132,4 +134,54 @@ func scanCards(s string, found func(start, end int) bool) {
 		}
 		i = j
 	}
+}
+
+// RedactCardNumbersJSON redacts card numbers in every string of a JSON document (a
+// chat update as the platform sent it), so that what chatpay stores of a message never
+// holds one. Numbers, keys and structure are left alone: a 13-digit chat id is not a
+// card. It returns raw itself when nothing needed redacting or raw is not valid JSON
+// (the caller rejects that separately).
+func RedactCardNumbersJSON(raw []byte) []byte {
+	if !bytes.Contains(raw, []byte(`\u`)) && !ContainsCardNumber(string(raw)) {
+		// The common case: no digit run that passes Luhn anywhere, and no escape
+		// that could hide one from this look at the raw bytes.
+		return raw
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return raw
+	}
+	changed := false
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			if ContainsCardNumber(x) {
+				changed = true
+				return RedactCardNumbers(x)
+			}
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = walk(x[k])
+			}
+		}
+		return v
+	}
+	v = walk(v)
+	if !changed {
+		return raw
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return raw
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -125,4 +126,56 @@ func BenchmarkRedactCardNumbers(b *testing.B) {
 	for b.Loop() {
 		bot.RedactCardNumbers(text)
 	}
+}
+
+func TestRedactCardNumbersJSON(t *testing.T) {
+	t.Parallel()
+	// A 13-digit supergroup id and a Luhn-valid number field are not cards; the text
+	// is, also when spelled with JSON escapes.
+	raw := []byte(`{"update_id":4111111111111111,"message":{"chat":{"id":-1001234567890},"text":"my card 4111 1111 1111 1111 exp 12/27","caption":"4111\u00201111\u00201111\u00201111"}}`)
+	got := bot.RedactCardNumbersJSON(raw)
+	require.NotContains(t, string(got), "4111 1111")
+	require.NotContains(t, string(got), `4111\u0020`)
+	require.Contains(t, string(got), `"update_id":4111111111111111`, "numbers are kept exactly")
+	require.Contains(t, string(got), `-1001234567890`)
+	require.Contains(t, string(got), "exp 12/27")
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(got, &v), "still valid JSON")
+	require.False(t, bot.ContainsCardNumber(v["message"].(map[string]any)["text"].(string)))
+
+	plain := []byte(`{"update_id":7,"message":{"text":"Chào shop"}}`)
+	require.Equal(t, &plain[0], &bot.RedactCardNumbersJSON(plain)[0], "nothing to redact: the same bytes")
+	bad := []byte(`{"text":"4111 1111 1111 1111"`)
+	require.Equal(t, bad, bot.RedactCardNumbersJSON(bad), "invalid JSON is left to the caller")
+}
+
+func FuzzRedactCardNumbersJSON(f *testing.F) {
+	f.Add([]byte(`{"message":{"text":"4111 1111 1111 1111"}}`))
+	f.Add([]byte(`{"a":[1,"5500-0000-0000-0004",{"b":"x"}],"n":4111111111111111}`))
+	f.Add([]byte(`"4111\u00201111\u00201111\u00201111"`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got := bot.RedactCardNumbersJSON(raw)
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return
+		}
+		var w any
+		require.NoError(t, json.Unmarshal(got, &w), "valid JSON stays valid")
+		var check func(any)
+		check = func(v any) {
+			switch x := v.(type) {
+			case string:
+				require.False(t, bot.ContainsCardNumber(x), "a card survived in %q", x)
+			case []any:
+				for _, e := range x {
+					check(e)
+				}
+			case map[string]any:
+				for _, e := range x {
+					check(e)
+				}
+			}
+		}
+		check(w)
+	})
 }

@@ -149,3 +149,42 @@ func TestApplyEventsIsolatesFailures(t *testing.T) {
 	require.Equal(t, orders.OutcomeApplied, r.Outcome)
 	require.Equal(t, []string{orders.KindOrderCard, orders.KindPaymentFailed}, kinds(b.messages(t, o2)))
 }
+
+func TestRecordChatUpdatesScrubsAndQueues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	svc, err := orders.NewService(orders.Config{
+		Shops: []*orders.Shop{b.a, b.b}, Store: b.store, Renderer: bot.Renderer{Templates: b.tpl},
+		PublicURL: publicURL + "/", LinkKey: b.key, Now: func() time.Time { return b.now },
+		ScrubChatUpdate: bot.RedactCardNumbersJSON,
+	})
+	require.NoError(t, err)
+	ups := []*orders.ChatUpdate{
+		{UpdateID: 10, Payload: []byte(`{"update_id":10,"message":{"text":"card 4111 1111 1111 1111"}}`)},
+		{UpdateID: 11, Payload: []byte(`{"update_id":11,"message":{"text":"hi"}}`)},
+	}
+	n, err := svc.RecordChatUpdates(b.ctx, shopA, "telegram:9", ups, 12)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	got, err := b.store.ChatUpdate(b.ctx, shopA, "telegram:9", 10)
+	require.NoError(t, err)
+	require.NotContains(t, string(got.Payload), "4111 1111", "a card number is never stored")
+	require.Equal(t, b.now.Truncate(time.Microsecond), got.ReceivedAt)
+	require.Equal(t, []orders.Job{
+		orders.ProcessChatUpdate{ShopID: shopA, Source: "telegram:9", UpdateID: 10},
+		orders.ProcessChatUpdate{ShopID: shopA, Source: "telegram:9", UpdateID: 11},
+	}, b.jobs(t))
+	off, err := b.store.ChatOffset(b.ctx, shopA, "telegram:9")
+	require.NoError(t, err)
+	require.Equal(t, int64(12), off)
+
+	// Again, with one new: only the new one gets a job.
+	n, err = svc.RecordChatUpdates(b.ctx, shopA, "telegram:9", []*orders.ChatUpdate{
+		{UpdateID: 11, Payload: []byte(`{}`)}, {UpdateID: 12, Payload: []byte(`{}`)},
+	}, 13)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Len(t, b.jobs(t), 3)
+	_, err = svc.RecordChatUpdates(b.ctx, "no-such-shop", "telegram:9", nil, 0)
+	requireCode(t, err, orders.ENOTFOUND)
+}

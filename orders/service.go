@@ -44,6 +44,9 @@ type Config struct {
 	LinkKey []byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ScrubChatUpdate, when set, rewrites a chat update before it is stored (cmd
+	// wires bot.RedactCardNumbersJSON: a card number typed into chat is never stored).
+	ScrubChatUpdate func(raw []byte) []byte
 }
 
 // Service applies chatpay's business rules. Every change is one store transaction
@@ -55,6 +58,7 @@ type Service struct {
 	publicURL string
 	sealer    *linkSealer
 	now       func() time.Time
+	scrub     func([]byte) []byte
 }
 
 // NewService returns a Service.
@@ -66,6 +70,7 @@ func NewService(cfg Config) (*Service, error) {
 	s := &Service{
 		store:     cfg.Store,
 		renderer:  cfg.Renderer,
+		scrub:     cfg.ScrubChatUpdate,
 		shops:     make(map[string]*Shop, len(cfg.Shops)),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		sealer:    sealer,
@@ -949,6 +954,9 @@ func (s *Service) RecordChatUpdates(ctx context.Context, shopID, source string, 
 		u.ShopID, u.Source = shopID, source
 		if u.ReceivedAt.IsZero() {
 			u.ReceivedAt = now
+		}
+		if s.scrub != nil {
+			u.Payload = s.scrub(u.Payload)
 		}
 	}
 	var n int
