@@ -25,6 +25,13 @@ type Notifier interface {
 	Notify(ctx context.Context, shop *orders.Shop, n *orders.Notice) error
 }
 
+// ChatHandler acts on a recorded chat update: the conversation handler. It must be
+// idempotent, because a job runs again after a crash or a failed attempt: whatever it
+// does is keyed by the update.
+type ChatHandler interface {
+	HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders.ChatUpdate) error
+}
+
 // Config wires the workers to the rest of chatpay.
 type Config struct {
 	Service  *orders.Service
@@ -32,6 +39,8 @@ type Config struct {
 	Channels bot.Channels
 	// Notifier is optional; nil logs notices instead of sending them to a chat.
 	Notifier Notifier
+	// ChatHandler processes recorded chat updates; nil leaves them recorded only.
+	ChatHandler ChatHandler
 	// Limiter spaces outbound messages under the platforms' rate limits (Redis when
 	// configured, so replicas share them); nil sends without limits.
 	Limiter bot.Limiter
@@ -105,6 +114,7 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &noticeWorker{j: j})
 	river.AddWorker(workers, &refundWorker{j: j})
 	river.AddWorker(workers, &reconcileWorker{j: j})
+	river.AddWorker(workers, &chatUpdateWorker{j: j})
 	return &river.Config{
 		Workers: workers,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},

@@ -317,3 +317,40 @@ func TestDeliverMessageWaitsWhenThePlatformSays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, orders.MessageSent, m.Status)
 }
+
+// handlerFunc is a ChatHandler from a function.
+type handlerFunc func(ctx context.Context, shop *orders.Shop, u *orders.ChatUpdate) error
+
+func (f handlerFunc) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders.ChatUpdate) error {
+	return f(ctx, shop, u)
+}
+
+func TestProcessChatUpdate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.svc.RecordChatUpdates(ctx, b.shop.ID, "telegram:1", []*orders.ChatUpdate{{UpdateID: 5, Payload: []byte(`{"update_id":5}`)}}, 0)
+	require.NoError(t, err)
+	var got []*orders.ChatUpdate
+	var fail error
+	b.jobs.cfg.ChatHandler = handlerFunc(func(_ context.Context, shop *orders.Shop, u *orders.ChatUpdate) error {
+		require.Equal(t, b.shop, shop)
+		got = append(got, u)
+		return fail
+	})
+	w := &chatUpdateWorker{j: b.jobs}
+	args := orders.ProcessChatUpdate{ShopID: b.shop.ID, Source: "telegram:1", UpdateID: 5}
+	require.NoError(t, w.Work(ctx, job(args, 1)))
+	require.Len(t, got, 1)
+	require.Equal(t, `{"update_id":5}`, string(got[0].Payload), "the handler gets the update as recorded")
+
+	fail = errors.New("telegram: 502")
+	require.ErrorContains(t, w.Work(ctx, job(args, 2)), "502", "a passing failure is retried")
+	fail = &bot.PermanentError{Reason: "not an update"}
+	var cancel *rivertype.JobCancelError
+	require.ErrorAs(t, w.Work(ctx, job(args, 3)), &cancel, "a permanent one is not")
+
+	missing := orders.ProcessChatUpdate{ShopID: b.shop.ID, Source: "telegram:1", UpdateID: 6}
+	require.ErrorAs(t, w.Work(ctx, job(missing, 1)), &cancel, "an update that was never recorded")
+	require.Len(t, got, 3)
+}

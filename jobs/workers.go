@@ -257,3 +257,35 @@ func (j *Jobs) Reconcile(ctx context.Context) (int, error) {
 	}
 	return settled, errors.Join(errs...)
 }
+
+// chatUpdateWorker hands a recorded chat update to the conversation handler.
+type chatUpdateWorker struct {
+	river.WorkerDefaults[orders.ProcessChatUpdate]
+	j *Jobs
+}
+
+func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.ProcessChatUpdate]) error {
+	args := job.Args
+	svc := w.j.cfg.Service
+	shop, err := svc.Shop(args.ShopID)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	u, err := svc.Store().ChatUpdate(ctx, args.ShopID, args.Source, args.UpdateID)
+	if errors.Is(err, orders.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("chat update %s/%d of shop %s is not recorded", args.Source, args.UpdateID, args.ShopID))
+	} else if err != nil {
+		return err
+	}
+	if w.j.cfg.ChatHandler == nil {
+		return nil
+	}
+	err = w.j.cfg.ChatHandler.HandleUpdate(ctx, shop, u)
+	if bot.IsPermanent(err) {
+		// Retrying cannot help (an update the handler cannot read); the update stays
+		// recorded for a person to look at.
+		w.j.log.Warn("chat update not processed", "shop_id", args.ShopID, "source", args.Source, "update_id", args.UpdateID, "err", err)
+		return river.JobCancel(err)
+	}
+	return err
+}
