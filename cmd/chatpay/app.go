@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,6 +26,7 @@ import (
 	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/bot/ratelimit/memory"
 	ratelimitredis "github.com/chatpay/chatpay/bot/ratelimit/redis"
+	"github.com/chatpay/chatpay/bot/telegram"
 	"github.com/chatpay/chatpay/bot/webchat"
 	"github.com/chatpay/chatpay/configs"
 	"github.com/chatpay/chatpay/gateway"
@@ -163,11 +165,16 @@ type Main struct {
 	APIKeys map[string]string
 	// URL is the base URL the server listens on once Open returns.
 	URL string
+	// Telegram holds each shop's bot client, for shops with a telegram block.
+	Telegram map[string]*telegram.Client
 
 	runner jobRunner
-	closed bool
-	server *http.Server
-	served chan error
+	// stopPolling ends the Telegram pollers; polling waits for them.
+	stopPolling context.CancelFunc
+	polling     sync.WaitGroup
+	closed      bool
+	server      *http.Server
+	served      chan error
 }
 
 // NewMain returns a Main for cfg.
@@ -236,11 +243,12 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Service, err = orders.NewService(orders.Config{
-		Shops:     shops,
-		Store:     m.Store,
-		Renderer:  bot.Renderer{Templates: pages},
-		PublicURL: cfg.HTTP.PublicURL,
-		LinkKey:   linkKey,
+		Shops:           shops,
+		Store:           m.Store,
+		Renderer:        bot.Renderer{Templates: pages},
+		PublicURL:       cfg.HTTP.PublicURL,
+		LinkKey:         linkKey,
+		ScrubChatUpdate: bot.RedactCardNumbersJSON,
 	})
 	if err != nil {
 		return err
@@ -273,11 +281,17 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
+	if err := m.openTelegram(); err != nil {
+		return err
+	}
 	m.Jobs, err = jobs.New(jobs.Config{
 		Service:  m.Service,
 		Gateways: m.Gateways,
-		Channels: bot.Channels{orders.ChannelWebchat: webchat.Channel{}},
-		Limiter:  m.limiter(),
+		Channels: bot.Channels{
+			orders.ChannelWebchat:  webchat.Channel{},
+			orders.ChannelTelegram: telegram.Channel{Clients: m.telegramClient},
+		},
+		Limiter: m.limiter(),
 		Account: func(shop *orders.Shop, channel string) string {
 			if channel == orders.ChannelTelegram {
 				for _, sh := range cfg.Shops {
@@ -322,11 +336,17 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	srv.Register(engine)
+	hookMetrics := webhooks.NewMetrics(m.Registry)
 	(&webhooks.Handler{
 		Service:  m.Service,
 		Gateways: m.Gateways,
 		Logger:   m.Logger.With("component", "webhooks"),
-		Metrics:  webhooks.NewMetrics(m.Registry),
+		Metrics:  hookMetrics,
+	}).Register(engine)
+	(&webhooks.TelegramHandler{
+		Service: m.Service,
+		Bots:    m.telegramWebhookBot,
+		Metrics: hookMetrics,
 	}).Register(engine)
 
 	m.server = &http.Server{
@@ -340,6 +360,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.Listener) }()
+	m.startTelegram(ctx)
 
 	m.Logger.Info("chatpay ready", "version", Version(), "listen", m.URL, "public_url", cfg.HTTP.PublicURL,
 		"database", redactURL(cfg.DatabaseURL), "redis", redactURL(cfg.RedisURL), "shops", len(shops), "startup", time.Since(started).Round(time.Millisecond).String())
@@ -364,6 +385,10 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 	} else if m.Listener != nil {
 		_ = m.Listener.Close()
+	}
+	if m.stopPolling != nil {
+		m.stopPolling()
+		m.polling.Wait()
 	}
 	if m.runner != nil {
 		if err := m.runner.Stop(ctx); err != nil {
@@ -560,4 +585,77 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// openTelegram creates the bot client of each shop with a telegram block. Nothing
+// talks to Telegram yet.
+func (m *Main) openTelegram() error {
+	m.Telegram = map[string]*telegram.Client{}
+	for _, sh := range m.Config.Shops {
+		t := sh.Telegram
+		if t == nil {
+			continue
+		}
+		c, err := telegram.New(t.Token, t.APIURL, telegram.WithLogger(m.Logger.With("component", "telegram", "shop_id", sh.ID)))
+		if err != nil {
+			return fmt.Errorf("config: shops[%s].telegram: %w", sh.ID, err)
+		}
+		m.Telegram[sh.ID] = c
+	}
+	return nil
+}
+
+func (m *Main) telegramClient(shopID string) (*telegram.Client, bool) {
+	c, ok := m.Telegram[shopID]
+	return c, ok
+}
+
+// telegramWebhookBot tells the webhook route about shops whose bot is in webhook mode.
+func (m *Main) telegramWebhookBot(shopID string) (webhooks.TelegramBot, bool) {
+	for _, sh := range m.Config.Shops {
+		if sh.ID == shopID && sh.Telegram != nil && sh.Telegram.Mode == "webhook" {
+			source, err := telegram.Source(sh.Telegram.Token)
+			if err != nil {
+				return webhooks.TelegramBot{}, false
+			}
+			return webhooks.TelegramBot{Source: source, Secret: sh.Telegram.WebhookSecret}, true
+		}
+	}
+	return webhooks.TelegramBot{}, false
+}
+
+// startTelegram points each bot at chatpay: in webhook mode it sets the webhook to
+// the public URL; in polling mode it removes any webhook (Telegram refuses getUpdates
+// while one is set) and starts the shop's poller.
+func (m *Main) startTelegram(ctx context.Context) {
+	pollCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopPolling = cancel
+	for _, sh := range m.Config.Shops {
+		t, client := sh.Telegram, m.Telegram[sh.ID]
+		if t == nil || client == nil {
+			continue
+		}
+		log := m.Logger.With("component", "telegram", "shop_id", sh.ID, "mode", t.Mode)
+		source, err := telegram.Source(t.Token)
+		if err != nil {
+			log.Error("telegram: bad token", "err", err)
+			continue
+		}
+		if t.Mode == "webhook" {
+			url := m.Config.HTTP.PublicURL + "/webhooks/telegram/" + sh.ID
+			if err := client.SetWebhook(ctx, url, t.WebhookSecret); err != nil {
+				log.Error("telegram: setWebhook failed; updates will not arrive until it succeeds", "url", url, "err", err)
+			}
+			continue
+		}
+		m.polling.Go(func() {
+			if err := client.DeleteWebhook(pollCtx); err != nil && pollCtx.Err() == nil {
+				log.Warn("telegram: deleteWebhook failed", "err", err)
+			}
+			p := &telegram.Poller{Updates: client, Recorder: m.Service, ShopID: sh.ID, Source: source, Logger: log}
+			if err := p.Run(pollCtx); err != nil {
+				log.Error("telegram: polling stopped", "err", err)
+			}
+		})
+	}
 }

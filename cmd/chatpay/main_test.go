@@ -43,6 +43,23 @@ var stores = []string{"sqlite", "postgres"}
 // setup starts the real Main on a free port with two shops and the given store.
 func setup(t testing.TB, store string, pendingDelay ...time.Duration) *app {
 	t.Helper()
+	var o options
+	if len(pendingDelay) > 0 {
+		o.pendingDelay = pendingDelay[0]
+	}
+	return setupWith(t, store, o)
+}
+
+// options vary setup.
+type options struct {
+	pendingDelay time.Duration
+	// telegramA and telegramB are the shops' telegram blocks (YAML, indented for a
+	// shop's keys), empty for none.
+	telegramA, telegramB string
+}
+
+func setupWith(t testing.TB, store string, o options) *app {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
@@ -64,6 +81,7 @@ shops:
     gateways:
       sandbox:
         webhook_secret: "secret-a"
+%s
   - id: shop-b
     name: "Shop B"
     currency: THB
@@ -73,7 +91,8 @@ shops:
     gateways:
       sandbox:
         webhook_secret: "secret-b"
-`, base, filepath.Join(dir, "chatpay.db"), keyA, keyB)
+%s
+`, base, filepath.Join(dir, "chatpay.db"), keyA, o.telegramA, keyB, o.telegramB)
 	path := filepath.Join(dir, "chatpay.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
 	cfg, err := configs.Load(path, func(string) (string, bool) { return "", false })
@@ -82,9 +101,7 @@ shops:
 	m := NewMain(cfg)
 	m.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	m.Listener = ln
-	if len(pendingDelay) > 0 {
-		m.SandboxPendingDelay = pendingDelay[0]
-	}
+	m.SandboxPendingDelay = o.pendingDelay
 	if store == "postgres" {
 		st := postgrestest.Open(t)
 		m.OpenStore = func(context.Context) (Store, error) { return st, nil }
