@@ -43,7 +43,13 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 		return err
 	}
 	var externalID string
-	ch, err := w.j.cfg.Channels.Get(conv.Channel)
+	channel := conv.Channel
+	if m.Direction == orders.DirectionStaff {
+		// Staff work in the shop's Telegram operator group, whatever channel the
+		// customer writes on.
+		channel = orders.ChannelTelegram
+	}
+	ch, err := w.j.cfg.Channels.Get(channel)
 	if err == nil {
 		var wait time.Duration
 		if wait, err = w.j.reserve(ctx, shop, conv); err == nil && wait > 0 {

@@ -80,6 +80,9 @@ type Conversation struct {
 	CreatedAt    time.Time
 	// LastInboundAt is when the customer last wrote, for channels with reply windows.
 	LastInboundAt *time.Time
+	// StaffThreadID is the topic in the shop's operator group where staff talk about
+	// this conversation (Telegram's message_thread_id); 0 when none is open.
+	StaffThreadID int64
 }
 
 // Order is the aggregate a shop sells through. Payments and Shipments are loaded with
@@ -223,6 +226,9 @@ const (
 const (
 	DirectionOut = "out"
 	DirectionIn  = "in"
+	// DirectionStaff is a message to the shop's staff about the conversation (in its
+	// staff topic), not to the customer.
+	DirectionStaff = "staff"
 
 	MessageQueued = "queued"
 	MessageSent   = "sent"

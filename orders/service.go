@@ -137,6 +137,9 @@ type CreateOrderInput struct {
 	ShipOnPayment bool
 	PaymentMethod string
 	Metadata      map[string]string
+	// Key, when set, makes creating the order idempotent: another call with the same
+	// key returns the order the first one created (a chat command processed twice).
+	Key string
 }
 
 const (
@@ -200,6 +203,8 @@ func (in *CreateOrderInput) validate(shop *Shop) (total int64, err error) {
 	if len(in.Items) > maxItems {
 		return 0, Invalidf("items", "an order has at most %d items, got %d", maxItems, len(in.Items))
 	}
+	// Names are tidied below; the caller's slice is not ours to change.
+	in.Items = slices.Clone(in.Items)
 	for i := range in.Items {
 		it := &in.Items[i]
 		field := fmt.Sprintf("items[%d]", i)
@@ -253,6 +258,11 @@ func (s *Service) CreateOrder(ctx context.Context, shopID string, in CreateOrder
 	shop, err := s.Shop(shopID)
 	if err != nil {
 		return nil, err
+	}
+	if in.Key != "" {
+		if o, err := s.orderByKey(ctx, shop.ID, in.Key); err == nil || !errors.Is(err, ErrNotFound) {
+			return o, err
+		}
 	}
 	total, err := in.validate(shop)
 	if err != nil {
@@ -311,15 +321,35 @@ func (s *Service) CreateOrder(ctx context.Context, shopID string, in CreateOrder
 		if err := tx.InsertOrder(ctx, o); err != nil {
 			return err
 		}
+		if in.Key != "" {
+			if err := tx.InsertOrderKey(ctx, shop.ID, in.Key, o.ID); err != nil {
+				return err
+			}
+		}
 		if o.PaymentMethod == MethodOnline {
 			return s.queueMessage(ctx, tx, shop, o, KindOrderCard, MessageData{})
 		}
 		return nil
 	})
+	if errors.Is(err, ErrConflict) && in.Key != "" {
+		// The same key, concurrently: the other call's order is the one.
+		if existing, kerr := s.orderByKey(ctx, shop.ID, in.Key); kerr == nil {
+			return existing, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// orderByKey returns the order created under an idempotency key.
+func (s *Service) orderByKey(ctx context.Context, shopID, key string) (*Order, error) {
+	id, err := s.store.OrderIDByKey(ctx, shopID, key)
+	if err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, shopID, id)
 }
 
 // Order returns one of the shop's orders.

@@ -30,6 +30,10 @@ type Store interface {
 	ListOrders(ctx context.Context, shopID string, filter OrderFilter) ([]*Order, error)
 
 	Conversation(ctx context.Context, shopID, id string) (*Conversation, error)
+	// ConversationByStaffThread returns the conversation whose staff topic is thread.
+	ConversationByStaffThread(ctx context.Context, shopID string, thread int64) (*Conversation, error)
+	// OrderIDByKey returns the ID of the order created under an idempotency key.
+	OrderIDByKey(ctx context.Context, shopID, key string) (string, error)
 	Message(ctx context.Context, shopID, id string) (*Message, error)
 	// OrderMessages returns every message about an order, oldest first.
 	OrderMessages(ctx context.Context, shopID, orderID string) ([]*Message, error)
@@ -67,6 +71,12 @@ type Tx interface {
 	// UpsertConversation returns the shop's conversation for (channel, external id),
 	// creating it from c when there is none. It fills c.ID and c.CreatedAt.
 	UpsertConversation(ctx context.Context, c *Conversation) error
+
+	// UpdateConversation writes CustomerName, LastInboundAt and StaffThreadID.
+	UpdateConversation(ctx context.Context, c *Conversation) error
+	// InsertOrderKey records that key created the order. A key already recorded fails
+	// the transaction with ErrConflict (on Postgres, when it commits).
+	InsertOrderKey(ctx context.Context, shopID, key, orderID string) error
 
 	// InsertOrder stores a new order and its link (o.Link, when set).
 	InsertOrder(ctx context.Context, o *Order) error

@@ -67,11 +67,11 @@ func scanShipment(row pgx.Row) (*orders.Shipment, error) {
 	return &s, nil
 }
 
-const conversationCols = `id, shop_id, channel, external_id, customer_name, created_at, last_inbound_at`
+const conversationCols = `id, shop_id, channel, external_id, customer_name, created_at, last_inbound_at, staff_thread_id`
 
 func scanConversation(row pgx.Row) (*orders.Conversation, error) {
 	var c orders.Conversation
-	if err := row.Scan(&c.ID, &c.ShopID, &c.Channel, &c.ExternalID, &c.CustomerName, &c.CreatedAt, &c.LastInboundAt); err != nil {
+	if err := row.Scan(&c.ID, &c.ShopID, &c.Channel, &c.ExternalID, &c.CustomerName, &c.CreatedAt, &c.LastInboundAt, &c.StaffThreadID); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -315,6 +315,25 @@ func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFil
 func (s *Store) Conversation(ctx context.Context, shopID, id string) (*orders.Conversation, error) {
 	return getOne(ctx, s.pool, scanConversation,
 		`SELECT `+conversationCols+` FROM conversations WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// ConversationByStaffThread returns the conversation whose staff topic is thread.
+func (s *Store) ConversationByStaffThread(ctx context.Context, shopID string, thread int64) (*orders.Conversation, error) {
+	if thread == 0 {
+		return nil, orders.ErrNotFound
+	}
+	return getOne(ctx, s.pool, scanConversation,
+		`SELECT `+conversationCols+` FROM conversations WHERE shop_id = $1 AND staff_thread_id = $2`, shopID, thread)
+}
+
+// OrderIDByKey returns the order created under an idempotency key.
+func (s *Store) OrderIDByKey(ctx context.Context, shopID, key string) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT order_id FROM order_keys WHERE shop_id = $1 AND key = $2`, shopID, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", orders.ErrNotFound
+	}
+	return id, err
 }
 
 func (s *Store) Message(ctx context.Context, shopID, id string) (*orders.Message, error) {

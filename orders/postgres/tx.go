@@ -157,6 +157,21 @@ func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) err
 	return nil
 }
 
+// UpdateConversation queues writing the conversation's mutable fields.
+func (t *tx) UpdateConversation(ctx context.Context, c *orders.Conversation) error {
+	t.p.queue(requireRow(`UPDATE conversations SET customer_name = $3, last_inbound_at = $4, staff_thread_id = $5
+		WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "conversation not found"),
+		c.ID, c.ShopID, c.CustomerName, c.LastInboundAt, c.StaffThreadID)
+	return nil
+}
+
+// InsertOrderKey queues recording the key that created an order; a repeated key
+// fails the transaction with a unique violation, mapped to orders.ErrConflict.
+func (t *tx) InsertOrderKey(ctx context.Context, shopID, key, orderID string) error {
+	t.p.queue(`INSERT INTO order_keys (shop_id, key, order_id) VALUES ($1, $2, $3)`, shopID, key, orderID)
+	return nil
+}
+
 // InsertOrder queues the order and its payment link.
 func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 	if o.ID == "" {

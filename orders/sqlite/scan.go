@@ -246,7 +246,7 @@ func loadOrder(ctx context.Context, q querier, where string, args ...any) (*orde
 	return list[0], nil
 }
 
-const conversationColumns = `id, shop_id, channel, external_id, customer_name, created_at, last_inbound_at`
+const conversationColumns = `id, shop_id, channel, external_id, customer_name, created_at, last_inbound_at, staff_thread_id`
 
 func scanConversation(r scanner) (*orders.Conversation, error) {
 	var (
@@ -254,7 +254,7 @@ func scanConversation(r scanner) (*orders.Conversation, error) {
 		created int64
 		inbound sql.NullInt64
 	)
-	if err := r.Scan(&c.ID, &c.ShopID, &c.Channel, &c.ExternalID, &c.CustomerName, &created, &inbound); err != nil {
+	if err := r.Scan(&c.ID, &c.ShopID, &c.Channel, &c.ExternalID, &c.CustomerName, &created, &inbound, &c.StaffThreadID); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.LastInboundAt = fromMicros(created), fromNullMicros(inbound)

@@ -81,6 +81,28 @@ func (s *Store) Notice(ctx context.Context, shopID, id string) (*orders.Notice, 
 		`SELECT `+noticeColumns+` FROM notices WHERE shop_id = ? AND id = ?`, shopID, id)
 }
 
+// ConversationByStaffThread returns the conversation whose staff topic is thread.
+func (s *Store) ConversationByStaffThread(ctx context.Context, shopID string, thread int64) (*orders.Conversation, error) {
+	if thread == 0 {
+		return nil, orders.ErrNotFound
+	}
+	return getOne(ctx, s.rq, "conversation", scanConversation,
+		`SELECT `+conversationColumns+` FROM conversations WHERE shop_id = ? AND staff_thread_id = ?`, shopID, thread)
+}
+
+// OrderIDByKey returns the ID of the order created under an idempotency key.
+func (s *Store) OrderIDByKey(ctx context.Context, shopID, key string) (string, error) {
+	var id string
+	err := s.rq.QueryRowContext(ctx, `SELECT order_id FROM order_keys WHERE shop_id = ? AND key = ?`, shopID, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", orders.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: order key: %w", err)
+	}
+	return id, nil
+}
+
 // ChatUpdate returns a recorded chat update.
 func (s *Store) ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, error) {
 	return getOne(ctx, s.rq, "chat update", scanChatUpdate,

@@ -38,9 +38,9 @@ func (t *tx) NextOrderCode(ctx context.Context, shopID string) (int64, error) {
 // (channel, external id), then fills c from the stored row.
 func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, channel, external_id) DO NOTHING`,
-		c.ID, c.ShopID, c.Channel, c.ExternalID, c.CustomerName, micros(c.CreatedAt), nullMicros(c.LastInboundAt))
+		c.ID, c.ShopID, c.Channel, c.ExternalID, c.CustomerName, micros(c.CreatedAt), nullMicros(c.LastInboundAt), c.StaffThreadID)
 	if err != nil {
 		return fmt.Errorf("sqlite: upsert conversation: %w", err)
 	}
@@ -51,6 +51,28 @@ func (t *tx) UpsertConversation(ctx context.Context, c *orders.Conversation) err
 		return err
 	}
 	*c = *stored
+	return nil
+}
+
+// UpdateConversation writes the conversation's mutable fields.
+func (t *tx) UpdateConversation(ctx context.Context, c *orders.Conversation) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE conversations SET customer_name = ?, last_inbound_at = ?, staff_thread_id = ?
+		WHERE shop_id = ? AND id = ?`, c.CustomerName, nullMicros(c.LastInboundAt), c.StaffThreadID, c.ShopID, c.ID)
+	if err != nil && isUniqueViolation(err) {
+		return fmt.Errorf("sqlite: staff thread %d is another conversation's: %w", c.StaffThreadID, orders.ErrConflict)
+	}
+	return affected(res, err, "update conversation")
+}
+
+// InsertOrderKey records the key that created an order; a repeated key is a conflict.
+func (t *tx) InsertOrderKey(ctx context.Context, shopID, key, orderID string) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO order_keys (shop_id, key, order_id) VALUES (?, ?, ?)`, shopID, key, orderID)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("sqlite: order key %q: %w", key, orders.ErrConflict)
+		}
+		return fmt.Errorf("sqlite: insert order key: %w", err)
+	}
 	return nil
 }
 

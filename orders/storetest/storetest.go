@@ -80,6 +80,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"RaceInsertEvent", testRaceInsertEvent},
 		{"EventBatch", testEventBatch},
 		{"ChatUpdates", testChatUpdates},
+		{"StaffThread", testStaffThread},
+		{"OrderKey", testOrderKey},
 		{"RaceChatUpdate", testRaceChatUpdate},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 	}
@@ -1470,4 +1472,82 @@ func testRaceChatUpdate(t *testing.T, h Harness) {
 	off, err := h.Store.ChatOffset(ctx, shopA, "telegram:7")
 	require.NoError(t, err)
 	require.Equal(t, int64(5001+n-1), off, "the largest offset wins whatever the commit order")
+}
+
+func testStaffThread(t *testing.T, h Harness) {
+	ctx := context.Background()
+	lan := &orders.Conversation{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelTelegram, ExternalID: "1001", CreatedAt: at(0)}
+	minh := &orders.Conversation{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelTelegram, ExternalID: "1002", CreatedAt: at(0)}
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.UpsertConversation(ctx, lan); err != nil {
+			return err
+		}
+		return tx.UpsertConversation(ctx, minh)
+	})
+	_, err := h.Store.ConversationByStaffThread(ctx, shopA, 0)
+	requireNotFound(t, err)
+
+	inbound := at(5)
+	lan.CustomerName, lan.LastInboundAt, lan.StaffThreadID = "Lan", &inbound, 55
+	inTx(t, h, func(tx orders.Tx) error { return tx.UpdateConversation(ctx, lan) })
+	got, err := h.Store.ConversationByStaffThread(ctx, shopA, 55)
+	require.NoError(t, err)
+	require.Equal(t, lan, got)
+	got, err = h.Store.Conversation(ctx, shopA, lan.ID)
+	require.NoError(t, err)
+	require.Equal(t, lan, got)
+	_, err = h.Store.ConversationByStaffThread(ctx, shopB, 55)
+	requireNotFound(t, err)
+
+	// A topic belongs to one conversation.
+	minh.StaffThreadID = 55
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error { return tx.UpdateConversation(ctx, minh) })
+	require.ErrorIs(t, err, orders.ErrConflict)
+	got, err = h.Store.ConversationByStaffThread(ctx, shopA, 55)
+	require.NoError(t, err)
+	require.Equal(t, lan.ID, got.ID)
+
+	// A conversation of another shop is not found by this shop's update.
+	other := *lan
+	other.ShopID = shopB
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error { return tx.UpdateConversation(ctx, &other) })
+	require.ErrorIs(t, err, orders.ErrNotFound)
+}
+
+func testOrderKey(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := newOrder(shopA, 0)
+	inTx(t, h, func(tx orders.Tx) error {
+		code, err := tx.NextOrderCode(ctx, shopA)
+		if err != nil {
+			return err
+		}
+		o.Code = fmt.Sprint(code)
+		if err := tx.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+		return tx.InsertOrderKey(ctx, shopA, "telegram:1:100", o.ID)
+	})
+	id, err := h.Store.OrderIDByKey(ctx, shopA, "telegram:1:100")
+	require.NoError(t, err)
+	require.Equal(t, o.ID, id)
+	_, err = h.Store.OrderIDByKey(ctx, shopB, "telegram:1:100")
+	requireNotFound(t, err)
+
+	// The same key again fails the whole transaction: the second order is not stored.
+	again := newOrder(shopA, 0)
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error {
+		code, err := tx.NextOrderCode(ctx, shopA)
+		if err != nil {
+			return err
+		}
+		again.Code = fmt.Sprint(code)
+		if err := tx.InsertOrder(ctx, again); err != nil {
+			return err
+		}
+		return tx.InsertOrderKey(ctx, shopA, "telegram:1:100", again.ID)
+	})
+	require.ErrorIs(t, err, orders.ErrConflict)
+	_, err = h.Store.Order(ctx, shopA, again.ID)
+	requireNotFound(t, err)
 }

@@ -1,0 +1,188 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Kinds of messages a conversation handler sends besides the order messages.
+const (
+	KindCardWarning = "card_warning" // to a customer who typed a card number
+	KindWelcome     = "welcome"      // to a customer who started the chat
+	KindStaffReply  = "staff_reply"  // a staff member's words, relayed to the customer
+	KindMirror      = "mirror"       // a customer's words, shown to staff
+	KindStaffNote   = "staff_note"   // chatpay's answer to a staff command
+)
+
+// maxChatText bounds a stored chat message; Telegram's own limit is 4096 characters.
+const maxChatText = 4096
+
+// Outbound is a message a conversation handler queues.
+type Outbound struct {
+	// Direction is DirectionOut (to the customer) or DirectionStaff (to the staff
+	// topic of the conversation).
+	Direction string
+	Kind      string
+	Text      string
+	Buttons   []Button
+	// OrderID ties the message to an order, so it is listed with the order's messages.
+	OrderID string
+}
+
+// InboundMessage is what a customer wrote, as a channel adapter hands it over.
+type InboundMessage struct {
+	Channel      string
+	ExternalID   string
+	CustomerName string
+	// Key is unique per delivery on the platform (the chat update); it makes
+	// recording the message idempotent.
+	Key  string
+	Text string
+}
+
+// ReceiveMessage records a customer's message in their conversation (creating it on
+// first contact, refreshing the name and when they last wrote) and queues the
+// messages that follow from it, in one transaction. Messages to staff are queued only
+// for shops with a staff chat. Recording the same Key again changes nothing and
+// reports fresh false.
+func (s *Service) ReceiveMessage(ctx context.Context, shopID string, in InboundMessage, replies ...Outbound) (conv *Conversation, fresh bool, err error) {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return nil, false, err
+	}
+	if in.Key == "" || in.ExternalID == "" {
+		return nil, false, Errorf(EINVALID, "an inbound message needs a key and a conversation")
+	}
+	id := "in:" + in.Key
+	if _, err := s.store.Message(ctx, shopID, id); err == nil {
+		conv, err := s.conversationOf(ctx, shopID, in.Channel, in.ExternalID, id)
+		return conv, false, err
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	now := s.Now()
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		conv = &Conversation{ID: NewID(), ShopID: shopID, Channel: in.Channel, ExternalID: in.ExternalID,
+			CustomerName: clip(in.CustomerName, maxCustomerField), CreatedAt: now}
+		if err := tx.UpsertConversation(ctx, conv); err != nil {
+			return err
+		}
+		if in.CustomerName != "" {
+			conv.CustomerName = clip(in.CustomerName, maxCustomerField)
+		}
+		conv.LastInboundAt = &now
+		if err := tx.UpdateConversation(ctx, conv); err != nil {
+			return err
+		}
+		m := &Message{ID: id, ShopID: shopID, ConversationID: conv.ID, Direction: DirectionIn, Kind: "text",
+			Text: clip(in.Text, maxChatText), Status: MessageSent, CreatedAt: now, SentAt: &now}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		return s.queueOutbound(ctx, tx, shop, conv, in.Key, replies)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return conv, true, nil
+}
+
+// conversationOf returns the conversation an already recorded message belongs to.
+func (s *Service) conversationOf(ctx context.Context, shopID, channel, externalID, messageID string) (*Conversation, error) {
+	m, err := s.store.Message(ctx, shopID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Conversation(ctx, shopID, m.ConversationID)
+}
+
+// SendMessages queues messages in a conversation, once per key: a handler that runs
+// again for the same update (key) queues nothing more.
+func (s *Service) SendMessages(ctx context.Context, shopID, conversationID, key string, outs ...Outbound) error {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return Errorf(EINVALID, "messages need a key")
+	}
+	if len(outs) == 0 {
+		return nil
+	}
+	if _, err := s.store.Message(ctx, shopID, outboundID(key, 0)); err == nil {
+		return nil // already queued by an earlier run
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	conv, err := s.store.Conversation(ctx, shopID, conversationID)
+	if err != nil {
+		return notFound(err, "no conversation %s", conversationID)
+	}
+	return s.store.InTx(ctx, func(tx Tx) error { return s.queueOutbound(ctx, tx, shop, conv, key, outs) })
+}
+
+// queueOutbound stores outs as queued messages with IDs derived from key, and their
+// delivery jobs.
+func (s *Service) queueOutbound(ctx context.Context, tx Tx, shop *Shop, conv *Conversation, key string, outs []Outbound) error {
+	now := s.Now()
+	var jobs []Job
+	for i, out := range outs {
+		switch out.Direction {
+		case DirectionOut:
+		case DirectionStaff:
+			if !shop.StaffChat {
+				continue
+			}
+		default:
+			return fmt.Errorf("outbound message %d: direction %q", i, out.Direction)
+		}
+		m := &Message{ID: outboundID(key, i), ShopID: shop.ID, ConversationID: conv.ID, OrderID: out.OrderID,
+			Direction: out.Direction, Kind: out.Kind, Text: clip(out.Text, maxChatText), Buttons: out.Buttons,
+			Status: MessageQueued, CreatedAt: now}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		jobs = append(jobs, DeliverMessage{ShopID: shop.ID, MessageID: m.ID})
+	}
+	return tx.Enqueue(ctx, jobs...)
+}
+
+func outboundID(key string, i int) string { return fmt.Sprintf("out:%s:%d", key, i) }
+
+// SetStaffThread records the staff topic opened for a conversation.
+func (s *Service) SetStaffThread(ctx context.Context, shopID, conversationID string, thread int64) error {
+	conv, err := s.store.Conversation(ctx, shopID, conversationID)
+	if err != nil {
+		return notFound(err, "no conversation %s", conversationID)
+	}
+	conv.StaffThreadID = thread
+	return s.store.InTx(ctx, func(tx Tx) error { return tx.UpdateConversation(ctx, conv) })
+}
+
+// ConversationByStaffThread returns the conversation a staff topic is about.
+func (s *Service) ConversationByStaffThread(ctx context.Context, shopID string, thread int64) (*Conversation, error) {
+	c, err := s.store.ConversationByStaffThread(ctx, shopID, thread)
+	return c, notFound(err, "no conversation has staff topic %d", thread)
+}
+
+// OrderByCode returns an order of the shop by its code.
+func (s *Service) OrderByCode(ctx context.Context, shopID, code string) (*Order, error) {
+	if _, err := s.Shop(shopID); err != nil {
+		return nil, err
+	}
+	o, err := s.store.OrderByCode(ctx, shopID, code)
+	return o, notFound(err, "no order #%s", code)
+}
+
+// clip cuts s to at most n runes, on a rune boundary.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
