@@ -46,7 +46,7 @@ func TestBakedPagesMatch(t *testing.T) {
 	t.Parallel()
 	baked, err := New()
 	require.NoError(t, err)
-	plain, err := newTemplates(false)
+	plain, err := newTemplates(files, false)
 	require.NoError(t, err)
 
 	full := PageView{

@@ -1,6 +1,7 @@
 // Package templates holds every text chatpay shows people: the chat messages sent to
 // customers, the notices sent to shop staff, and the HTML pages (pay, paid, gone, not
-// found, error, sandbox checkout), in English, Vietnamese, Thai and Persian. Everything
+// found, error, sandbox checkout) and the texts of the chat conversation (the staff's
+// commands and their replies), in English, Vietnamese, Thai and Persian. Everything
 // is embedded, so the binary needs no files at run time. It imports nothing of
 // chatpay's own: callers hand it views with money already formatted (see FormatMoney).
 package templates
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"io/fs"
 	"maps"
 	"path"
 	"regexp"
@@ -35,6 +37,11 @@ var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
 	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "message_failed"}
 	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout"}
+	chatKinds    = []string{
+		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
+		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
+		"refund_ok", "not_found", "orders_list", "help", "error", "not_in_topic",
+	}
 )
 
 // Button is a URL button under a chat message.
@@ -56,6 +63,32 @@ type View struct {
 	LinkURL                                   string
 	Carrier, TrackingNumber, Reason, Status   string
 }
+
+// ChatView is what a chat text may use: the replies of the conversation handler to
+// customers and staff. Money is already formatted.
+type ChatView struct {
+	Locale       string
+	CustomerName string
+	OrderCode    string
+	// Total is the order's total, or the refunded amount in refund_ok.
+	Total string
+	Items []ItemView
+	// Shipping is the shipping fee, "" for none.
+	Shipping string
+	LinkURL  string
+	// Text is free text: the customer's message in staff_mirror, the error in
+	// order_invalid and error.
+	Text string
+	// Orders are the lines of orders_list.
+	Orders []ChatOrderLine
+	// Bot is the bot's username without the @, for the help text.
+	Bot string
+}
+
+// ChatOrderLine is one order in the open-orders list. Status is an order status
+// (awaiting_payment, paid, …), shown by its localised name; any other text is shown as
+// it is. Total is already formatted.
+type ChatOrderLine struct{ Code, Status, Total string }
 
 // PageView is what an HTML page may show. Money is already formatted.
 type PageView struct {
@@ -91,6 +124,7 @@ type locale struct {
 
 	messages map[string]*texttemplate.Template
 	notices  map[string]*texttemplate.Template
+	chat     map[string]*texttemplate.Template
 	// pages are the HTML pages with this locale's strings baked in (see parsePage).
 	pages map[string]*htmltemplate.Template
 }
@@ -104,6 +138,9 @@ type localeFile struct {
 	// Messages and Notices are text/template sources keyed by kind.
 	Messages map[string]string `yaml:"messages"`
 	Notices  map[string]string `yaml:"notices"`
+	// Chat holds the conversation handler's texts, text/template sources keyed by kind
+	// and executed with a ChatView.
+	Chat map[string]string `yaml:"chat"`
 	// Page holds the strings of the HTML pages, keyed by name.
 	Page map[string]string `yaml:"page"`
 }
@@ -115,13 +152,14 @@ type Templates struct {
 
 // New parses the embedded locale files and pages. It fails if a locale misses a kind
 // or a page string that English has, so a gap is found at start-up, not by a customer.
-func New() (*Templates, error) { return newTemplates(true) }
+func New() (*Templates, error) { return newTemplates(files, true) }
 
-// newTemplates is New; bake false keeps the locale strings as actions (see parsePage).
-func newTemplates(bake bool) (*Templates, error) {
+// newTemplates is New reading the locale files and pages from fsys, so tests can hand
+// it broken ones; bake false keeps the locale strings as actions (see parsePage).
+func newTemplates(fsys fs.FS, bake bool) (*Templates, error) {
 	t := &Templates{locales: make(map[string]*locale)}
 	for _, code := range locales {
-		loc, err := parseLocale(code)
+		loc, err := parseLocale(fsys, code)
 		if err != nil {
 			return nil, err
 		}
@@ -137,12 +175,12 @@ func newTemplates(bake bool) (*Templates, error) {
 		}
 	}
 
-	layout, err := files.ReadFile("pages/layout.html")
+	layout, err := fs.ReadFile(fsys, "pages/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	for _, name := range pageNames {
-		page, err := files.ReadFile(path.Join("pages", name+".html"))
+		page, err := fs.ReadFile(fsys, path.Join("pages", name+".html"))
 		if err != nil {
 			return nil, fmt.Errorf("templates: %w", err)
 		}
@@ -220,9 +258,9 @@ func escapeText(s string) string {
 	return b.String()
 }
 
-func parseLocale(code string) (*locale, error) {
+func parseLocale(fsys fs.FS, code string) (*locale, error) {
 	name := "locales/" + code + ".yaml"
-	data, err := files.ReadFile(name)
+	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
@@ -230,6 +268,7 @@ func parseLocale(code string) (*locale, error) {
 		code:     code,
 		messages: make(map[string]*texttemplate.Template),
 		notices:  make(map[string]*texttemplate.Template),
+		chat:     make(map[string]*texttemplate.Template),
 		pages:    make(map[string]*htmltemplate.Template),
 	}
 	if err := yaml.UnmarshalWithOptions(data, &loc.file, yaml.Strict()); err != nil {
@@ -238,7 +277,17 @@ func parseLocale(code string) (*locale, error) {
 	if loc.file.Dir != "ltr" && loc.file.Dir != "rtl" {
 		return nil, fmt.Errorf("templates: %s: dir must be ltr or rtl", name)
 	}
-	funcs := texttemplate.FuncMap{"num": func(n int64) string { return formatInt(n, code) }}
+	funcs := texttemplate.FuncMap{
+		"num": func(n int64) string { return formatInt(n, code) },
+		// status names an order status in the locale's words, as the pages do, so
+		// the handler can pass the status it has.
+		"status": func(s string) string {
+			if l, ok := loc.file.Page["status_"+s]; ok {
+				return l
+			}
+			return s
+		},
+	}
 	parse := func(section string, kinds []string, src map[string]string, dst map[string]*texttemplate.Template) error {
 		if err := sameKeys(code, section, sliceSet(kinds), src); err != nil {
 			return err
@@ -256,6 +305,9 @@ func parseLocale(code string) (*locale, error) {
 		return nil, err
 	}
 	if err := parse("notices", noticeKinds, loc.file.Notices, loc.notices); err != nil {
+		return nil, err
+	}
+	if err := parse("chat", chatKinds, loc.file.Chat, loc.chat); err != nil {
 		return nil, err
 	}
 	return loc, nil
@@ -333,11 +385,23 @@ func (t *Templates) Notice(kind string, v View) (string, error) {
 	return execText(tmpl, v)
 }
 
+// Chat renders a text of the chat conversation in v.Locale (English when unknown): a
+// reply to the customer (card_warning, welcome), a customer's message as the staff see
+// it (staff_mirror), or a reply to a staff command (the other kinds). Like Message,
+// it tidies the blank lines optional parts leave.
+func (t *Templates) Chat(kind string, v ChatView) (string, error) {
+	tmpl, ok := t.locale(v.Locale).chat[kind]
+	if !ok {
+		return "", fmt.Errorf("templates: unknown chat kind %q", kind)
+	}
+	return execText(tmpl, v)
+}
+
 var manyBlankLines = regexp.MustCompile(`\n{3,}`)
 
 // execText runs a text template and tidies the whitespace optional sections leave
 // behind, so the locale files can stay readable.
-func execText(tmpl *texttemplate.Template, v View) (string, error) {
+func execText(tmpl *texttemplate.Template, v any) (string, error) {
 	var b strings.Builder
 	if err := tmpl.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("templates: %s: %w", tmpl.Name(), err)
