@@ -186,3 +186,9 @@ func clip(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n])
 }
+
+// Conversation returns one of the shop's conversations.
+func (s *Service) Conversation(ctx context.Context, shopID, id string) (*Conversation, error) {
+	c, err := s.store.Conversation(ctx, shopID, id)
+	return c, notFound(err, "no conversation %s", id)
+}
