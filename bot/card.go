@@ -185,3 +185,26 @@ func RedactCardNumbersJSON(raw []byte) []byte {
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
+
+// HasRedactedCard reports whether text holds what RedactCardNumbers leaves of a card
+// number: at least 13 '•' in groups separated by single spaces or dashes. A handler
+// that sees only the stored, redacted text uses it to tell the customer why.
+func HasRedactedCard(text string) bool {
+	run := 0
+	prevSep := false
+	for _, r := range text {
+		switch {
+		case r == '•':
+			run++
+			prevSep = false
+			if run >= minCardDigits {
+				return true
+			}
+		case (r == ' ' || r == '-') && run > 0 && !prevSep:
+			prevSep = true
+		default:
+			run, prevSep = 0, false
+		}
+	}
+	return false
+}

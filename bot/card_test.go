@@ -179,3 +179,14 @@ func FuzzRedactCardNumbersJSON(f *testing.F) {
 		check(w)
 	})
 }
+
+func TestHasRedactedCard(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{"my card 4111 1111 1111 1111 ok", "5500-0000-0000-0004", "4111111111111111"} {
+		require.True(t, bot.HasRedactedCard(bot.RedactCardNumbers(text)), text)
+		require.False(t, bot.HasRedactedCard(text), "not redacted: %s", text)
+	}
+	for _, text := range []string{"", "•••• •••• ••••", "price ••••••• 150000", "•••••••  ••••••"} {
+		require.False(t, bot.HasRedactedCard(text), text)
+	}
+}

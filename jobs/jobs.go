@@ -89,7 +89,7 @@ func New(cfg Config) (*Jobs, error) {
 		log: cfg.Logger,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatpay_jobs_total",
-			Help: "Background job runs by kind and result (ok or error).",
+			Help: "Background job runs by kind and result (ok, error, or snoozed: waiting for a rate limit).",
 		}, []string{"kind", "result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatpay_job_failures_total",
@@ -138,6 +138,12 @@ func (j *Jobs) RiverConfig() *river.Config {
 // measure counts runs and failures per job kind.
 func (j *Jobs) measure(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	err := doInner(ctx)
+	var snooze *rivertype.JobSnoozeError
+	if errors.As(err, &snooze) {
+		// Waiting for a rate limit is not a failure.
+		j.runs.WithLabelValues(job.Kind, "snoozed").Inc()
+		return err
+	}
 	if err != nil {
 		j.failures.WithLabelValues(job.Kind).Inc()
 		j.runs.WithLabelValues(job.Kind, "error").Inc()

@@ -449,7 +449,7 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 				return err
 			}
 			if rest := p.Amount - refunded; rest > 0 {
-				if _, err := s.insertRefund(ctx, tx, o, p, rest, RefundReasonRequested); err != nil {
+				if _, err := s.insertRefund(ctx, tx, o, p, rest, RefundReasonRequested, ""); err != nil {
 					return err
 				}
 			}
@@ -556,6 +556,27 @@ func (s *Service) CompleteOrder(ctx context.Context, shopID, id string) (*Order,
 // CreateRefund refunds part or (amount nil) all of what is left to refund on the
 // order's payment. The gateway is called by a job with a deterministic idempotency key.
 func (s *Service) CreateRefund(ctx context.Context, shopID, id string, amount *int64) (*Refund, error) {
+	return s.createRefund(ctx, shopID, id, amount, "")
+}
+
+// CreateRefundOnce is CreateRefund for a request that may be repeated (a chat command
+// processed again): the refund's identity comes from key, so a repeat returns the
+// refund the first one created instead of refunding again.
+func (s *Service) CreateRefundOnce(ctx context.Context, shopID, id string, amount *int64, key string) (*Refund, error) {
+	refundID := "rf:" + key
+	if r, err := s.store.Refund(ctx, shopID, refundID); err == nil {
+		return r, nil
+	}
+	r, err := s.createRefund(ctx, shopID, id, amount, refundID)
+	if errors.Is(err, ErrConflict) {
+		if r, rerr := s.store.Refund(ctx, shopID, refundID); rerr == nil {
+			return r, nil
+		}
+	}
+	return r, err
+}
+
+func (s *Service) createRefund(ctx context.Context, shopID, id string, amount *int64, refundID string) (*Refund, error) {
 	if amount != nil && (*amount <= 0 || *amount > MaxAmount) {
 		return nil, Invalidf("amount", "must be a positive amount in minor units, got %d", *amount)
 	}
@@ -593,7 +614,7 @@ func (s *Service) CreateRefund(ctx context.Context, shopID, id string, amount *i
 			return Invalidf("amount", "%d exceeds the refundable amount of %d", want, refundable)
 		}
 		var err error
-		r, err = s.insertRefund(ctx, tx, o, pay, want, RefundReasonRequested)
+		r, err = s.insertRefund(ctx, tx, o, pay, want, RefundReasonRequested, refundID)
 		return err
 	})
 	if err != nil {
@@ -602,10 +623,13 @@ func (s *Service) CreateRefund(ctx context.Context, shopID, id string, amount *i
 	return r, nil
 }
 
-func (s *Service) insertRefund(ctx context.Context, tx Tx, o *Order, p *Payment, amount int64, reason string) (*Refund, error) {
+func (s *Service) insertRefund(ctx context.Context, tx Tx, o *Order, p *Payment, amount int64, reason string, id string) (*Refund, error) {
 	now := s.Now()
+	if id == "" {
+		id = NewID()
+	}
 	r := &Refund{
-		ID:        NewID(),
+		ID:        id,
 		ShopID:    o.ShopID,
 		OrderID:   o.ID,
 		PaymentID: p.ID,
@@ -948,7 +972,7 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 		o.Payments = append(o.Payments, p)
 		if p.Duplicate {
 			// The order was already paid (or cancelled meanwhile): give the money back.
-			if _, err := s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate); err != nil {
+			if _, err := s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate, ""); err != nil {
 				return "", nil, false, err
 			}
 			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, NoticeDuplicatePayment, MessageData{Amount: p.Amount})

@@ -289,8 +289,15 @@ func (m *Main) Open(ctx context.Context) error {
 		Gateways: m.Gateways,
 		Channels: bot.Channels{
 			orders.ChannelWebchat:  webchat.Channel{},
-			orders.ChannelTelegram: telegram.Channel{Clients: m.telegramClient},
+			orders.ChannelTelegram: telegram.NewChannel(m.telegramClient, m.operatorChat, m.Service),
 		},
+		ChatHandler: chatHandlers{"telegram": &telegram.Handler{
+			Service:      m.Service,
+			Texts:        pages,
+			Clients:      m.telegramClient,
+			OperatorChat: m.operatorChat,
+			Logger:       m.Logger.With("component", "telegram"),
+		}},
 		Limiter: m.limiter(),
 		Account: func(shop *orders.Shop, channel string) string {
 			if channel == orders.ChannelTelegram {
@@ -658,4 +665,27 @@ func (m *Main) startTelegram(ctx context.Context) {
 			}
 		})
 	}
+}
+
+// operatorChat returns the shop's Telegram operator group, 0 for none.
+func (m *Main) operatorChat(shopID string) int64 {
+	for _, sh := range m.Config.Shops {
+		if sh.ID == shopID && sh.Telegram != nil {
+			return sh.Telegram.OperatorChatID
+		}
+	}
+	return 0
+}
+
+// chatHandlers routes a recorded update to the handler of the platform that sent it,
+// named by the first part of its source ("telegram:<bot id>").
+type chatHandlers map[string]jobs.ChatHandler
+
+func (hs chatHandlers) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders.ChatUpdate) error {
+	platform, _, _ := strings.Cut(u.Source, ":")
+	h, ok := hs[platform]
+	if !ok {
+		return &bot.PermanentError{Reason: "No handler for updates from " + platform + "."}
+	}
+	return h.HandleUpdate(ctx, shop, u)
 }

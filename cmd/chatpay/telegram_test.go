@@ -106,3 +106,139 @@ func TestTelegramUpdatesAreRecorded(t *testing.T) {
 		})
 	}
 }
+
+// conversation drives a shop's Telegram conversation through the emulator: the
+// customer in a private chat, staff in the operator forum.
+type conversation struct {
+	t     *testing.T
+	tg    *telegramtest.Server
+	forum int64
+	lan   telegramtest.User
+	staff telegramtest.User
+}
+
+// waitFor waits until the chat's last message satisfies cond and returns it.
+func (c *conversation) waitFor(what string, msgs func() []telegramtest.Message, cond func(m telegramtest.Message) bool) telegramtest.Message {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		last := msgs()
+		for _, m := range last {
+			if cond(m) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			texts := make([]string, len(last))
+			for i, m := range last {
+				texts[i] = m.Text
+			}
+			require.FailNow(c.t, "waiting for "+what, "messages: %q", texts)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (c *conversation) customerGets(what string, cond func(m telegramtest.Message) bool) telegramtest.Message {
+	c.t.Helper()
+	return c.waitFor(what, func() []telegramtest.Message { return c.tg.Messages(c.lan.ChatID) }, cond)
+}
+
+func (c *conversation) topic() int {
+	c.t.Helper()
+	var thread int
+	require.Eventually(c.t, func() bool {
+		for _, tp := range c.tg.Topics(c.forum) {
+			if tp.Name == "Lan" && !tp.Deleted {
+				thread = tp.ThreadID
+				return true
+			}
+		}
+		return false
+	}, 15*time.Second, 10*time.Millisecond, "the customer's topic")
+	return thread
+}
+
+func (c *conversation) staffGets(what string, cond func(m telegramtest.Message) bool) telegramtest.Message {
+	c.t.Helper()
+	thread := c.topic()
+	return c.waitFor(what, func() []telegramtest.Message { return c.tg.ThreadMessages(c.forum, thread) }, cond)
+}
+
+func (c *conversation) staffSays(text string) {
+	c.t.Helper()
+	_, err := c.tg.StaffSays(c.forum, c.topic(), c.staff, text)
+	require.NoError(c.t, err)
+}
+
+func contains(s string) func(m telegramtest.Message) bool {
+	return func(m telegramtest.Message) bool { return strings.Contains(m.Text, s) }
+}
+
+// TestTelegramSellsInChat is a sale in a Telegram chat from first message to shipment:
+// the customer's messages reach staff in a topic named after them, staff reply and
+// create the order with /order, the customer pays from the card, /ship is refused
+// until then and allowed after.
+func TestTelegramSellsInChat(t *testing.T) {
+	t.Parallel()
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
+			forum := tg.NewStaffForum("Shop A staff")
+			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{telegramA: block})
+			c := &conversation{t: t, tg: tg, forum: forum, lan: tg.NewCustomer("Lan"), staff: tg.NewUser("Minh")}
+
+			// The customer writes; staff see it in the customer's topic.
+			tg.CustomerSays(c.lan, "Chào shop, áo còn size M không?")
+			c.staffGets("the mirror", contains("Lan: Chào shop, áo còn size M không?"))
+
+			// Staff answer in the topic; the customer gets it.
+			c.staffSays("Dạ còn ạ!")
+			c.customerGets("the staff reply", contains("Dạ còn ạ!"))
+
+			// Bad syntax: staff are told what is wrong, with an example.
+			c.staffSays("/order 2 x Áo thun")
+			c.staffGets("the syntax error", contains("@ price"))
+
+			// The order: the customer gets the card with Pay now, staff the summary.
+			c.staffSays("/order@shopbot 2 x Áo thun @ 150000; ship 30000")
+			card := c.customerGets("the card", contains("#1001"))
+			require.Contains(t, card.Text, "330.000")
+			require.Len(t, card.Buttons, 1)
+			link := card.Buttons[0][0].URL
+			require.Contains(t, link, "/pay/")
+			c.staffGets("the order summary", contains("#1001"))
+
+			// Not paid yet: no shipment.
+			c.staffSays("/ship 1001")
+			c.staffGets("payment required", func(m telegramtest.Message) bool {
+				return strings.Contains(m.Text, "#1001") && strings.Contains(m.Text, "chưa") // vi: "not yet"
+			})
+
+			// The customer pays; the confirmation follows in their chat.
+			a.pay(link, "success", "normal")
+			c.customerGets("the confirmation", contains("Bạn đã thanh toán cho đơn hàng #1001 thành công."))
+
+			// Now it ships, and the customer is told.
+			c.staffSays("/ship 1001")
+			c.customerGets("the shipped message", func(m telegramtest.Message) bool {
+				return strings.Contains(m.Text, "#1001") && m.ID != card.ID && !strings.Contains(m.Text, "thanh toán")
+			})
+			_, o := a.call(http.MethodGet, "/api/v1/orders?limit=1", keyA, nil)
+			list := o["orders"].([]any)
+			require.Equal(t, "shipped", list[0].(map[string]any)["status"])
+
+			// A card number typed into chat: the customer is warned, staff never see it.
+			tg.CustomerSays(c.lan, "số thẻ của mình 4111 1111 1111 1111")
+			c.staffGets("the redacted mirror", contains("••••"))
+			for _, m := range tg.ThreadMessages(forum, c.topic()) {
+				require.NotContains(t, m.Text, "4111", "a card number reaches no one")
+			}
+			c.customerGets("the card warning", func(m telegramtest.Message) bool {
+				return m.Sender == telegramtest.SenderBot && strings.Contains(m.Text, "không gửi số thẻ")
+			})
+		})
+	}
+}
