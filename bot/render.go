@@ -25,6 +25,19 @@ func (r Renderer) Message(kind string, d orders.MessageData) (string, []orders.B
 	return text, out, nil
 }
 
+// NoticeButtons implements orders.NoticeButtons: a ready-to-ship notice has a Ship
+// button, in the shop's language.
+func (r Renderer) NoticeButtons(kind string, d orders.MessageData) []orders.Button {
+	if kind != orders.NoticeReadyToShip || d.Order == nil {
+		return nil
+	}
+	locale := ""
+	if d.Shop != nil {
+		locale = d.Shop.Locale
+	}
+	return []orders.Button{{Label: r.Templates.ButtonLabel(locale, "ship"), Data: orders.ShipButtonData(d.Order.ID)}}
+}
+
 // Notice implements orders.Renderer.
 func (r Renderer) Notice(kind string, d orders.MessageData) (string, error) {
 	return r.Templates.Notice(kind, View(d))

@@ -24,6 +24,16 @@ type Renderer interface {
 	Notice(kind string, d MessageData) (string, error)
 }
 
+// NoticeButtons is a Renderer that also gives a notice's buttons (Ship on a
+// ready-to-ship notice). Renderers without it give none.
+type NoticeButtons interface {
+	NoticeButtons(kind string, d MessageData) []Button
+}
+
+// ShipButtonData is the data of the button that ships an order: "ship:" and the
+// order's ID.
+func ShipButtonData(orderID string) string { return "ship:" + orderID }
+
 // MessageData is what a message or notice template may use.
 type MessageData struct {
 	Shop     *Shop
@@ -1136,6 +1146,21 @@ func (s *Service) notify(ctx context.Context, tx Tx, shop *Shop, o *Order, kind 
 	}
 	if !shop.StaffChat {
 		return nil
+	}
+	if o != nil && o.ConversationID != "" {
+		// Staff see a notice about an order in its customer's topic, as a staff
+		// message: delivered once, in order with the rest of the conversation, with
+		// the buttons that act on it.
+		var buttons []Button
+		if nb, ok := s.renderer.(NoticeButtons); ok {
+			buttons = nb.NoticeButtons(kind, d)
+		}
+		m := &Message{ID: NewID(), ShopID: shop.ID, ConversationID: o.ConversationID, Direction: DirectionStaff,
+			Kind: "notice_" + kind, Text: text, Buttons: buttons, Status: MessageQueued, CreatedAt: n.CreatedAt}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, DeliverMessage{ShopID: shop.ID, MessageID: m.ID})
 	}
 	return tx.Enqueue(ctx, DeliverNotice{ShopID: shop.ID, NoticeID: n.ID})
 }

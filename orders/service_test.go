@@ -202,6 +202,24 @@ func (b *bundle) jobs(t *testing.T) []orders.Job {
 	return out
 }
 
+// staffMessages returns the messages to the shop's staff, oldest first.
+func (b *bundle) staffMessages(t *testing.T) []*orders.Message {
+	t.Helper()
+	rows, err := b.store.Writer().QueryContext(b.ctx, `SELECT id, shop_id FROM messages WHERE direction = 'staff' ORDER BY created_at, id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []*orders.Message
+	for rows.Next() {
+		var id, shop string
+		require.NoError(t, rows.Scan(&id, &shop))
+		m, err := b.store.Message(b.ctx, shop, id)
+		require.NoError(t, err)
+		out = append(out, m)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
 // snapshot counts the rows of every table the service writes, so a test can show that
 // a rejected call or a replay changed nothing at all.
 func (b *bundle) snapshot(t *testing.T) map[string]int {
@@ -525,10 +543,18 @@ func TestApplyEventSuccess(t *testing.T) {
 	require.Equal(t, []string{orders.NoticePaid}, noticeKinds(ns))
 	require.Equal(t, o.ID, ns[0].OrderID)
 	require.Contains(t, ns[0].Text, "#1001")
+	// Shop A has a staff chat: the notice reaches staff in the customer's topic, as a
+	// staff message with the notice's text.
+	staff := b.staffMessages(t)
+	require.Len(t, staff, 1)
+	require.Equal(t, ns[0].Text, staff[0].Text)
+	require.Equal(t, "notice_"+orders.NoticePaid, staff[0].Kind)
+	require.Equal(t, got.ConversationID, staff[0].ConversationID)
+	require.Empty(t, staff[0].OrderID, "staff messages are not listed with the customer's")
 	require.Equal(t, []orders.Job{
 		orders.DeliverMessage{ShopID: shopA, MessageID: ms[0].ID},
 		orders.DeliverMessage{ShopID: shopA, MessageID: ms[1].ID},
-		orders.DeliverNotice{ShopID: shopA, NoticeID: ns[0].ID},
+		orders.DeliverMessage{ShopID: shopA, MessageID: staff[0].ID},
 	}, b.jobs(t))
 
 	// The link now shows a paid order and takes no more attempts.
@@ -1233,7 +1259,9 @@ func TestCompleteRefund(t *testing.T) {
 	ns := b.notices(t, shopA)
 	require.Equal(t, orders.NoticeRefundFailed, ns[len(ns)-1].Kind)
 	require.Contains(t, ns[len(ns)-1].Text, "insufficient balance")
-	require.Contains(t, b.jobs(t), orders.Job(orders.DeliverNotice{ShopID: shopA, NoticeID: ns[len(ns)-1].ID}))
+	staff := b.staffMessages(t)
+	require.Equal(t, ns[len(ns)-1].Text, staff[len(staff)-1].Text, "staff are told in the customer's topic")
+	require.Contains(t, b.jobs(t), orders.Job(orders.DeliverMessage{ShopID: shopA, MessageID: staff[len(staff)-1].ID}))
 	got = b.reload(t, o)
 	require.Equal(t, orders.PaymentPartiallyRefunded, got.PaymentStatus)
 	require.Equal(t, int64(100000), got.Payments[0].RefundedAmount)

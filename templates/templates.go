@@ -377,6 +377,19 @@ func (t *Templates) Message(kind string, v View) (string, []Button, error) {
 }
 
 // Notice renders a notice for the shop's staff in v.Locale (the shop's locale).
+// ButtonLabel returns a chat button's label in a locale (English when the locale is
+// unknown), or name itself when there is no such button.
+func (t *Templates) ButtonLabel(locale, name string) string {
+	loc := t.locale(locale)
+	if loc == nil {
+		loc = t.locale("en")
+	}
+	if l, ok := loc.file.Buttons[name]; ok {
+		return l
+	}
+	return name
+}
+
 func (t *Templates) Notice(kind string, v View) (string, error) {
 	tmpl, ok := t.locale(v.Locale).notices[kind]
 	if !ok {

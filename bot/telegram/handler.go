@@ -42,16 +42,7 @@ func (h *Handler) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders
 	case up.Message != nil:
 		return h.message(ctx, shop, key, up.Message)
 	case up.CallbackQuery != nil:
-		// Every callback query is answered, so the button stops spinning.
-		client, ok := h.Clients(shop.ID)
-		if !ok {
-			return nil
-		}
-		err := client.AnswerCallback(ctx, up.CallbackQuery.ID, "")
-		if bot.IsPermanent(err) {
-			return nil // too old to answer; nothing is waiting any more
-		}
-		return err
+		return h.callback(ctx, shop, key, up.CallbackQuery)
 	}
 	return nil // other kinds of update do not concern a shop's sales
 }
@@ -316,4 +307,61 @@ func (h *Handler) orderView(shop *orders.Shop, o *orders.Order) templates.ChatVi
 		Locale: shop.Locale, CustomerName: o.Customer.Name, OrderCode: o.Code, Total: v.Total,
 		Items: v.Items, Shipping: v.Shipping, LinkURL: link,
 	}
+}
+
+// callback acts on a pressed button (Ship on a ready-to-ship notice) and always
+// answers the query, so the button stops spinning.
+func (h *Handler) callback(ctx context.Context, shop *orders.Shop, key string, cq *models.CallbackQuery) error {
+	client, ok := h.Clients(shop.ID)
+	if !ok {
+		return nil
+	}
+	answer := ""
+	inOperatorGroup := cq.Message.Message != nil && h.OperatorChat != nil && cq.Message.Message.Chat.ID == h.OperatorChat(shop.ID)
+	if orderID, ok := strings.CutPrefix(cq.Data, "ship:"); ok && inOperatorGroup {
+		var err error
+		if answer, err = h.shipFromButton(ctx, shop, key, orderID); err != nil {
+			return err
+		}
+	}
+	err := client.AnswerCallback(ctx, cq.ID, answer)
+	if bot.IsPermanent(err) {
+		return nil // too old to answer; nothing is waiting any more
+	}
+	return err
+}
+
+// shipFromButton ships an order from its Ship button and returns what to tell the
+// staff member who pressed it; the topic also gets the answer.
+func (h *Handler) shipFromButton(ctx context.Context, shop *orders.Shop, key, orderID string) (string, error) {
+	o, err := h.Service.Order(ctx, shop.ID, orderID)
+	if err != nil {
+		if orders.ErrorCode(err) == orders.ENOTFOUND {
+			return orders.ErrorMessage(err), nil
+		}
+		return "", err
+	}
+	v := templates.ChatView{Locale: shop.Locale, OrderCode: o.Code}
+	kind := "shipped_ok"
+	if _, err := h.Service.CreateShipment(ctx, shop.ID, o.ID, shop.Name, ""); err != nil {
+		switch orders.ErrorCode(err) {
+		case orders.EINTERNAL:
+			return "", err
+		case orders.EPAYMENTREQUIRED:
+			kind = "payment_required"
+		default:
+			kind, v.Text = "error", orders.ErrorMessage(err)
+		}
+	}
+	text, err := h.Texts.Chat(kind, v)
+	if err != nil {
+		return "", err
+	}
+	if o.ConversationID != "" {
+		if err := h.Service.SendMessages(ctx, shop.ID, o.ConversationID, key,
+			orders.Outbound{Direction: orders.DirectionStaff, Kind: orders.KindStaffNote, Text: text}); err != nil {
+			return "", err
+		}
+	}
+	return text, nil
 }

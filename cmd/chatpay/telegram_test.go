@@ -217,9 +217,11 @@ func TestTelegramSellsInChat(t *testing.T) {
 				return strings.Contains(m.Text, "#1001") && strings.Contains(m.Text, "chưa") // vi: "not yet"
 			})
 
-			// The customer pays; the confirmation follows in their chat.
+			// The customer pays; the confirmation follows in their chat, and staff get
+			// the news in the topic.
 			a.pay(link, "success", "normal")
 			c.customerGets("the confirmation", contains("Bạn đã thanh toán cho đơn hàng #1001 thành công."))
+			c.staffGets("the paid notice", contains("Đơn hàng #1001 đã được thanh toán"))
 
 			// Now it ships, and the customer is told.
 			c.staffSays("/ship 1001")
@@ -239,6 +241,49 @@ func TestTelegramSellsInChat(t *testing.T) {
 			c.customerGets("the card warning", func(m telegramtest.Message) bool {
 				return m.Sender == telegramtest.SenderBot && strings.Contains(m.Text, "không gửi số thẻ")
 			})
+		})
+	}
+}
+
+// TestTelegramOrderShipButton: an /order_ship order, once paid, posts a ready-to-ship
+// notice with a Ship button in the topic; pressing it ships the order, the customer is
+// told and the button's query is answered.
+func TestTelegramOrderShipButton(t *testing.T) {
+	t.Parallel()
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
+			forum := tg.NewStaffForum("Shop A staff")
+			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{telegramA: block})
+			c := &conversation{t: t, tg: tg, forum: forum, lan: tg.NewCustomer("Lan"), staff: tg.NewUser("Minh")}
+
+			tg.CustomerSays(c.lan, "Cho mình 1 mũ nhé")
+			c.staffGets("the mirror", contains("Cho mình 1 mũ nhé"))
+			c.staffSays("/order_ship 1 x Mũ @ 50k")
+			card := c.customerGets("the card", contains("#1001"))
+			a.pay(card.Buttons[0][0].URL, "success", "normal")
+
+			notice := c.staffGets("the ready-to-ship notice", func(m telegramtest.Message) bool {
+				return strings.Contains(m.Text, "#1001") && len(m.Buttons) == 1
+			})
+			require.Equal(t, "Giao hàng", notice.Buttons[0][0].Text)
+			cb, err := tg.PressButton(c.staff, forum, notice.ID, notice.Buttons[0][0].CallbackData)
+			require.NoError(t, err)
+			c.customerGets("the shipped message", func(m telegramtest.Message) bool {
+				return strings.Contains(m.Text, "#1001") && m.ID != card.ID && !strings.Contains(m.Text, "thanh toán")
+			})
+			require.Eventually(t, func() bool {
+				for _, ac := range tg.AnsweredCallbacks() {
+					if ac.ID == cb.ID {
+						return strings.Contains(ac.Text, "#1001")
+					}
+				}
+				return false
+			}, 15*time.Second, 10*time.Millisecond, "the button's query is answered")
+			_, o := a.call(http.MethodGet, "/api/v1/orders?limit=1", keyA, nil)
+			require.Equal(t, "shipped", o["orders"].([]any)[0].(map[string]any)["status"])
 		})
 	}
 }
