@@ -21,6 +21,12 @@ type Channel interface {
 	Send(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, m *orders.Message) (externalID string, err error)
 }
 
+// Editor is a Channel that can change a message it delivered (Telegram edits it in
+// place); channels without it leave delivered messages as they are.
+type Editor interface {
+	Edit(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, externalID, text string, buttons []orders.Button) error
+}
+
 // PermanentError marks a delivery failure that retrying cannot fix (the chat is gone,
 // the channel is not configured); the job gives up at once and the message shows failed.
 type PermanentError struct{ Reason string }

@@ -14,6 +14,21 @@ type Renderer struct {
 
 // Message implements orders.Renderer.
 func (r Renderer) Message(kind string, d orders.MessageData) (string, []orders.Button, error) {
+	switch kind {
+	case orders.KindOrderCardPaid, orders.KindOrderCardCancelled:
+		// The card as it reads now: the same order, no Pay now, and its status.
+		v := View(d)
+		v.LinkURL = ""
+		text, _, err := r.Templates.Message(orders.KindOrderCard, v)
+		if err != nil {
+			return "", nil, err
+		}
+		mark, status := "✅", orders.StatusPaid
+		if kind == orders.KindOrderCardCancelled {
+			mark, status = "❌", orders.StatusCancelled
+		}
+		return text + "\n\n" + mark + " " + r.Templates.StatusLabel(v.Locale, status), nil, nil
+	}
 	text, buttons, err := r.Templates.Message(kind, View(d))
 	if err != nil {
 		return "", nil, err

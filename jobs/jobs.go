@@ -115,6 +115,7 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &refundWorker{j: j})
 	river.AddWorker(workers, &reconcileWorker{j: j})
 	river.AddWorker(workers, &chatUpdateWorker{j: j})
+	river.AddWorker(workers, &refreshCardWorker{j: j})
 	return &river.Config{
 		Workers: workers,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},

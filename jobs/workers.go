@@ -295,3 +295,53 @@ func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.Proce
 	}
 	return err
 }
+
+// refreshCardWorker edits an order's delivered cards to show what became of the order.
+type refreshCardWorker struct {
+	river.WorkerDefaults[orders.RefreshCard]
+	j *Jobs
+}
+
+func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.RefreshCard]) error {
+	svc := w.j.cfg.Service
+	u, ok, err := svc.CardUpdate(ctx, job.Args.ShopID, job.Args.OrderID)
+	if orders.ErrorCode(err) == orders.ENOTFOUND {
+		return river.JobCancel(err)
+	} else if err != nil || !ok {
+		return err
+	}
+	shop, err := svc.Shop(job.Args.ShopID)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	ch, err := w.j.cfg.Channels.Get(u.Conversation.Channel)
+	if err != nil {
+		return nil // no channel, nothing was delivered to edit
+	}
+	editor, ok := ch.(bot.Editor)
+	if !ok {
+		return nil // the channel cannot edit; the customer got the news as a message
+	}
+	for _, card := range u.Cards {
+		if wait, err := w.j.reserve(ctx, shop, u.Conversation); err != nil {
+			return err
+		} else if wait > 0 {
+			return river.JobSnooze(wait)
+		}
+		// Editing to the same text is harmless, so a retry may redo earlier cards.
+		err := editor.Edit(ctx, shop, u.Conversation, card.ExternalID, u.Text, u.Buttons)
+		if wait, ok := bot.RetryAfter(err); ok {
+			return river.JobSnooze(max(wait, time.Second))
+		}
+		if bot.IsPermanent(err) {
+			// The card is gone (deleted by the customer, too old to edit): the
+			// confirmation message still tells them.
+			w.j.log.Info("order card not edited", "shop_id", shop.ID, "order_id", job.Args.OrderID, "err", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -15,7 +15,67 @@ const (
 	KindStaffReply  = "staff_reply"  // a staff member's words, relayed to the customer
 	KindMirror      = "mirror"       // a customer's words, shown to staff
 	KindStaffNote   = "staff_note"   // chatpay's answer to a staff command
+
+	// KindOrderCardPaid and KindOrderCardCancelled render an order card as it reads
+	// once the order is paid or cancelled; a card already sent is edited to it.
+	KindOrderCardPaid      = "order_card_paid"
+	KindOrderCardCancelled = "order_card_cancelled"
 )
+
+// CardUpdate is how an order's cards in a chat should read now.
+type CardUpdate struct {
+	Conversation *Conversation
+	// Cards are the order cards delivered to the conversation.
+	Cards   []*Message
+	Text    string
+	Buttons []Button
+}
+
+// CardUpdate renders how the order's delivered cards should read now: paid or
+// cancelled. It reports ok false when the cards need no change (the order still
+// awaits payment) or there are none.
+func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *CardUpdate, ok bool, err error) {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return nil, false, err
+	}
+	o, err := s.store.Order(ctx, shopID, orderID)
+	if err != nil {
+		return nil, false, notFound(err, "no order %s", orderID)
+	}
+	var kind string
+	switch o.Status {
+	case StatusPaid, StatusShipped, StatusCompleted:
+		kind = KindOrderCardPaid
+	case StatusCancelled, StatusDeleted:
+		kind = KindOrderCardCancelled
+	default:
+		return nil, false, nil
+	}
+	if o.ConversationID == "" {
+		return nil, false, nil
+	}
+	ms, err := s.store.OrderMessages(ctx, shopID, orderID)
+	if err != nil {
+		return nil, false, err
+	}
+	u = &CardUpdate{}
+	for _, m := range ms {
+		if m.Kind == KindOrderCard && m.Status == MessageSent && m.ExternalID != "" {
+			u.Cards = append(u.Cards, m)
+		}
+	}
+	if len(u.Cards) == 0 {
+		return nil, false, nil
+	}
+	if u.Conversation, err = s.store.Conversation(ctx, shopID, o.ConversationID); err != nil {
+		return nil, false, err
+	}
+	if u.Text, u.Buttons, err = s.renderer.Message(kind, MessageData{Shop: shop, Order: o}); err != nil {
+		return nil, false, fmt.Errorf("render %s: %w", kind, err)
+	}
+	return u, true, nil
+}
 
 // maxChatText bounds a stored chat message; Telegram's own limit is 4096 characters.
 const maxChatText = 4096

@@ -44,3 +44,12 @@ type ProcessChatUpdate struct {
 }
 
 func (ProcessChatUpdate) Kind() string { return "process_chat_update" }
+
+// RefreshCard brings an order's cards already in the customer's chat up to date with
+// the order (paid, cancelled), on channels that can edit a sent message.
+type RefreshCard struct {
+	ShopID  string `json:"shop_id"`
+	OrderID string `json:"order_id"`
+}
+
+func (RefreshCard) Kind() string { return "refresh_card" }

@@ -464,7 +464,14 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 				}
 			}
 		}
-		return s.queueMessage(ctx, tx, shop, o, KindCancelled, MessageData{})
+		if err := s.queueMessage(ctx, tx, shop, o, KindCancelled, MessageData{}); err != nil {
+			return err
+		}
+		if o.ConversationID == "" {
+			return nil
+		}
+		// The card's Pay now no longer works: show the card cancelled.
+		return tx.Enqueue(ctx, RefreshCard{ShopID: shop.ID, OrderID: o.ID})
 	})
 }
 
@@ -990,6 +997,12 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 		o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt = StatusPaid, PaymentPaid, &now, now
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return "", nil, false, err
+		}
+		if o.ConversationID != "" {
+			// The card in the chat still offers Pay now: show it paid.
+			if err := tx.Enqueue(ctx, RefreshCard{ShopID: shop.ID, OrderID: o.ID}); err != nil {
+				return "", nil, false, err
+			}
 		}
 		if shop.SendPaidConfirmation {
 			if err := s.queueMessage(ctx, tx, shop, o, KindPaidConfirmation, MessageData{Amount: p.Amount}); err != nil {

@@ -553,6 +553,7 @@ func TestApplyEventSuccess(t *testing.T) {
 	require.Empty(t, staff[0].OrderID, "staff messages are not listed with the customer's")
 	require.Equal(t, []orders.Job{
 		orders.DeliverMessage{ShopID: shopA, MessageID: ms[0].ID},
+		orders.RefreshCard{ShopID: shopA, OrderID: o.ID},
 		orders.DeliverMessage{ShopID: shopA, MessageID: ms[1].ID},
 		orders.DeliverMessage{ShopID: shopA, MessageID: staff[0].ID},
 	}, b.jobs(t))
@@ -595,12 +596,14 @@ func TestApplyEventWithoutPaidConfirmation(t *testing.T) {
 	b.pay(t, o)
 	require.Equal(t, orders.StatusPaid, b.reload(t, o).Status)
 	require.Equal(t, []string{orders.KindOrderCard}, kinds(b.messages(t, o)))
-	// Shop B has no staff chat: the notice is stored but there is nothing to deliver.
+	// Shop B has no staff chat: the notice is stored but there is nothing to deliver;
+	// the card in the chat is refreshed to show the order paid.
 	require.Equal(t, []string{orders.NoticePaid}, noticeKinds(b.notices(t, shopB)))
-	for _, j := range b.jobs(t) {
-		require.IsType(t, orders.DeliverMessage{}, j)
-	}
-	require.Len(t, b.jobs(t), 1)
+	ms := b.messages(t, o)
+	require.Equal(t, []orders.Job{
+		orders.DeliverMessage{ShopID: shopB, MessageID: ms[0].ID},
+		orders.RefreshCard{ShopID: shopB, OrderID: o.ID},
+	}, b.jobs(t))
 }
 
 func TestApplyEventFailure(t *testing.T) {

@@ -377,6 +377,19 @@ func (t *Templates) Message(kind string, v View) (string, []Button, error) {
 }
 
 // Notice renders a notice for the shop's staff in v.Locale (the shop's locale).
+// StatusLabel returns an order status as the locale's pages name it ("Paid"), or the
+// status itself when there is no name for it.
+func (t *Templates) StatusLabel(locale, status string) string {
+	loc := t.locale(locale)
+	if loc == nil {
+		loc = t.locale("en")
+	}
+	if l, ok := loc.file.Page["status_"+status]; ok {
+		return l
+	}
+	return status
+}
+
 // ButtonLabel returns a chat button's label in a locale (English when the locale is
 // unknown), or name itself when there is no such button.
 func (t *Templates) ButtonLabel(locale, name string) string {

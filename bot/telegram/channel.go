@@ -135,3 +135,24 @@ func (c Channel) currentThread(ctx context.Context, shop *orders.Shop, conv *ord
 	}
 	return stored.StaffThreadID, nil
 }
+
+// Edit implements bot.Editor: the message is edited in place in the customer's chat.
+func (c Channel) Edit(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, externalID, text string, buttons []orders.Button) error {
+	client, ok := c.Clients(shop.ID)
+	if !ok {
+		return &bot.PermanentError{Reason: "Telegram is not configured for this shop."}
+	}
+	chatID, err := strconv.ParseInt(conv.ExternalID, 10, 64)
+	if err != nil {
+		return &bot.PermanentError{Reason: "The conversation's Telegram chat id is not a number."}
+	}
+	msgID, err := strconv.Atoi(externalID)
+	if err != nil {
+		return &bot.PermanentError{Reason: "The message's Telegram id is not a number."}
+	}
+	err = client.Edit(ctx, Target{ChatID: chatID}, msgID, Out{Text: text, Buttons: buttons})
+	if after, ok := RetryAfter(err); ok {
+		return &bot.RateLimitedError{After: after, Err: err}
+	}
+	return err
+}

@@ -49,13 +49,30 @@ func TestTelegramOrderCardAndConfirmation(t *testing.T) {
 			require.Len(t, card.Buttons, 1)
 			require.Equal(t, link, card.Buttons[0][0].URL, "Pay now opens the order's link")
 
-			a.pay(link, "success", "normal")
+			// A declined payment: Pay again, to the same link.
+			a.pay(link, "decline", "normal")
 			require.Eventually(t, func() bool { return len(tg.Messages(lan.ChatID)) == 2 }, 15*time.Second, 10*time.Millisecond)
-			require.Equal(t, "Bạn đã thanh toán cho đơn hàng #1001 thành công.", tg.Messages(lan.ChatID)[1].Text)
-			ms := a.waitMessages(keyA, o["id"].(string), "both sent", func(ms []map[string]any) bool {
-				return len(ms) == 2 && ms[0]["status"] == "sent" && ms[1]["status"] == "sent"
+			failed := tg.Messages(lan.ChatID)[1]
+			require.Contains(t, failed.Text, "#1001")
+			require.Len(t, failed.Buttons, 1)
+			require.Equal(t, "Thanh toán lại", failed.Buttons[0][0].Text)
+			require.Equal(t, link, failed.Buttons[0][0].URL)
+
+			a.pay(link, "success", "normal")
+			require.Eventually(t, func() bool { return len(tg.Messages(lan.ChatID)) == 3 }, 15*time.Second, 10*time.Millisecond)
+			require.Equal(t, "Bạn đã thanh toán cho đơn hàng #1001 thành công.", tg.Messages(lan.ChatID)[2].Text)
+			ms := a.waitMessages(keyA, o["id"].(string), "all sent", func(ms []map[string]any) bool {
+				return len(ms) == 3 && ms[0]["status"] == "sent" && ms[1]["status"] == "sent" && ms[2]["status"] == "sent"
 			})
-			require.Equal(t, []string{"order_card", "paid_confirmation"}, kinds(ms))
+			require.Equal(t, []string{"order_card", "payment_failed", "paid_confirmation"}, kinds(ms))
+
+			// The card itself now reads paid, without Pay now.
+			require.Eventually(t, func() bool {
+				m, ok := tg.Message(lan.ChatID, card.ID)
+				return ok && strings.HasSuffix(m.Text, "✅ Đã thanh toán") && len(m.Buttons) == 0 && len(m.Edits) == 1
+			}, 15*time.Second, 10*time.Millisecond, "the card edited to paid")
+			edited, _ := tg.Message(lan.ChatID, card.ID)
+			require.Contains(t, edited.Text, "330.000", "the order is still on the card")
 		})
 	}
 }
@@ -241,6 +258,21 @@ func TestTelegramSellsInChat(t *testing.T) {
 			c.customerGets("the card warning", func(m telegramtest.Message) bool {
 				return m.Sender == telegramtest.SenderBot && strings.Contains(m.Text, "không gửi số thẻ")
 			})
+
+			// A second order, cancelled: the customer is told, the card shows it and
+			// its link stops working.
+			c.staffSays("/order 1 x Mũ @ 50000")
+			second := c.customerGets("the second card", contains("#1002"))
+			c.staffSays("/cancel 1002")
+			c.customerGets("the cancellation", func(m telegramtest.Message) bool {
+				return strings.Contains(m.Text, "#1002") && m.ID != second.ID
+			})
+			require.Eventually(t, func() bool {
+				m, _ := tg.Message(c.lan.ChatID, second.ID)
+				return strings.HasSuffix(m.Text, "❌ Đã hủy") && len(m.Buttons) == 0
+			}, 15*time.Second, 10*time.Millisecond, "the card edited to cancelled")
+			res, _ := a.get(second.Buttons[0][0].URL)
+			require.Equal(t, http.StatusGone, res.StatusCode)
 		})
 	}
 }

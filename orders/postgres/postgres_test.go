@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/chatpay/chatpay/orders"
 	"github.com/chatpay/chatpay/orders/postgres"
 	"github.com/chatpay/chatpay/orders/postgres/postgrestest"
+	"github.com/chatpay/chatpay/orders/storetest"
 )
 
 // testRenderer renders every message and notice as its kind and the order code, which
@@ -70,25 +70,8 @@ func jobs(t testing.TB, s *postgres.Store) []orders.Job {
 		var kind string
 		var args []byte
 		require.NoError(t, rows.Scan(&kind, &args))
-		var j orders.Job
-		switch kind {
-		case orders.DeliverMessage{}.Kind():
-			var v orders.DeliverMessage
-			require.NoError(t, json.Unmarshal(args, &v))
-			j = v
-		case orders.DeliverNotice{}.Kind():
-			var v orders.DeliverNotice
-			require.NoError(t, json.Unmarshal(args, &v))
-			j = v
-		case orders.ProcessRefund{}.Kind():
-			var v orders.ProcessRefund
-			require.NoError(t, json.Unmarshal(args, &v))
-			j = v
-		case orders.ReconcileAttempts{}.Kind():
-			j = orders.ReconcileAttempts{}
-		default:
-			t.Fatalf("unknown job kind %q", kind)
-		}
+		j, err := storetest.DecodeJob(kind, args)
+		require.NoError(t, err)
 		out = append(out, j)
 	}
 	require.NoError(t, rows.Err())
@@ -272,6 +255,7 @@ func TestApplyEventOnceAndJobsCommitWithIt(t *testing.T) {
 
 	require.Equal(t, []orders.Job{
 		orders.DeliverMessage{ShopID: "shop1", MessageID: msgs[0].ID},
+		orders.RefreshCard{ShopID: "shop1", OrderID: o.ID},
 		orders.DeliverMessage{ShopID: "shop1", MessageID: msgs[1].ID},
 		orders.DeliverMessage{ShopID: "shop1", MessageID: staffMessageID(t, b.store)},
 	}, jobs(t, b.store))

@@ -19,6 +19,8 @@ func DecodeJob(kind string, args []byte) (orders.Job, error) {
 		return decode[orders.ProcessRefund](args)
 	case orders.ReconcileAttempts{}.Kind():
 		return decode[orders.ReconcileAttempts](args)
+	case orders.RefreshCard{}.Kind():
+		return decode[orders.RefreshCard](args)
 	case orders.ProcessChatUpdate{}.Kind():
 		return decode[orders.ProcessChatUpdate](args)
 	}
