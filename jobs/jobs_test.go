@@ -354,3 +354,25 @@ func TestProcessChatUpdate(t *testing.T) {
 	require.ErrorAs(t, w.Work(ctx, job(missing, 1)), &cancel, "an update that was never recorded")
 	require.Len(t, got, 3)
 }
+
+func TestDeliverMessageKeepsChatOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first, second := b.order(t, "telegram"), b.order(t, "telegram") // the same chat
+	m1, err := b.store.OrderMessages(ctx, b.shop.ID, first.ID)
+	require.NoError(t, err)
+	m2, err := b.store.OrderMessages(ctx, b.shop.ID, second.ID)
+	require.NoError(t, err)
+	w := &messageWorker{j: b.jobs}
+
+	// The second card's job runs first: it waits for the first card.
+	err = w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: m2[0].ID}, 1))
+	var snooze *rivertype.JobSnoozeError
+	require.ErrorAs(t, err, &snooze)
+	require.Empty(t, b.chat.sent)
+
+	require.NoError(t, w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: m1[0].ID}, 1)))
+	require.NoError(t, w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: m2[0].ID}, 1)))
+	require.Equal(t, []string{m1[0].ID, m2[0].ID}, b.chat.sent, "in the order they were queued")
+}

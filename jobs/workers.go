@@ -13,6 +13,9 @@ import (
 	"github.com/chatpay/chatpay/orders"
 )
 
+// orderWait is how long a message waits for an earlier one of its chat to go out.
+const orderWait = 250 * time.Millisecond
+
 // messageWorker delivers one queued outbound message through its conversation's
 // channel and records the outcome.
 type messageWorker struct {
@@ -41,6 +44,13 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	conv, err := svc.Store().Conversation(ctx, args.ShopID, m.ConversationID)
 	if err != nil {
 		return err
+	}
+	// Messages of a chat go out in the order they were queued: while an earlier one
+	// is still waiting (for a rate limit, or a retry), this one waits too.
+	if earlier, err := svc.Store().QueuedBefore(ctx, m); err != nil {
+		return err
+	} else if earlier {
+		return river.JobSnooze(orderWait)
 	}
 	var externalID string
 	channel := conv.Channel

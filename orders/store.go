@@ -35,6 +35,9 @@ type Store interface {
 	// OrderIDByKey returns the ID of the order created under an idempotency key.
 	OrderIDByKey(ctx context.Context, shopID, key string) (string, error)
 	Message(ctx context.Context, shopID, id string) (*Message, error)
+	// QueuedBefore reports whether a message of the same conversation and direction
+	// as m, queued before it (by created_at, then id), is still queued.
+	QueuedBefore(ctx context.Context, m *Message) (bool, error)
 	// OrderMessages returns every message about an order, oldest first.
 	OrderMessages(ctx context.Context, shopID, orderID string) ([]*Message, error)
 	Notices(ctx context.Context, shopID string, limit int) ([]*Notice, error)

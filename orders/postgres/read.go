@@ -340,6 +340,16 @@ func (s *Store) Message(ctx context.Context, shopID, id string) (*orders.Message
 	return getOne(ctx, s.pool, scanMessage, `SELECT `+messageCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
 }
 
+// QueuedBefore reports whether an earlier message of m's conversation and direction
+// is still queued.
+func (s *Store) QueuedBefore(ctx context.Context, m *orders.Message) (bool, error) {
+	var found bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE shop_id = $1 AND conversation_id = $2
+		AND status = 'queued' AND direction = $3 AND (created_at, id) < ($4, $5))`,
+		m.ShopID, m.ConversationID, m.Direction, m.CreatedAt, m.ID).Scan(&found)
+	return found, err
+}
+
 // OrderMessages returns every message about an order, oldest first.
 func (s *Store) OrderMessages(ctx context.Context, shopID, orderID string) ([]*orders.Message, error) {
 	return getAll(ctx, s.pool, scanMessage,

@@ -103,6 +103,19 @@ func (s *Store) OrderIDByKey(ctx context.Context, shopID, key string) (string, e
 	return id, nil
 }
 
+// QueuedBefore reports whether an earlier message of m's conversation and direction
+// is still queued.
+func (s *Store) QueuedBefore(ctx context.Context, m *orders.Message) (bool, error) {
+	var found int
+	err := s.rq.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE shop_id = ? AND conversation_id = ?
+		AND status = 'queued' AND direction = ? AND (created_at < ? OR (created_at = ? AND id < ?)))`,
+		m.ShopID, m.ConversationID, m.Direction, micros(m.CreatedAt), micros(m.CreatedAt), m.ID).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: queued before: %w", err)
+	}
+	return found == 1, nil
+}
+
 // ChatUpdate returns a recorded chat update.
 func (s *Store) ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, error) {
 	return getOne(ctx, s.rq, "chat update", scanChatUpdate,

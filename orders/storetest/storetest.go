@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ChatUpdates", testChatUpdates},
 		{"StaffThread", testStaffThread},
 		{"OrderKey", testOrderKey},
+		{"QueuedBefore", testQueuedBefore},
 		{"RaceChatUpdate", testRaceChatUpdate},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 	}
@@ -1550,4 +1551,56 @@ func testOrderKey(t *testing.T, h Harness) {
 	require.ErrorIs(t, err, orders.ErrConflict)
 	_, err = h.Store.Order(ctx, shopA, again.ID)
 	requireNotFound(t, err)
+}
+
+func testQueuedBefore(t *testing.T, h Harness) {
+	ctx := context.Background()
+	conv := &orders.Conversation{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelTelegram, ExternalID: "42", CreatedAt: at(0)}
+	other := &orders.Conversation{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelTelegram, ExternalID: "43", CreatedAt: at(0)}
+	msg := func(c *orders.Conversation, id string, dir string, sec int) *orders.Message {
+		return &orders.Message{ID: id, ShopID: shopA, ConversationID: c.ID, Direction: dir, Kind: "text",
+			Text: id, Status: orders.MessageQueued, CreatedAt: at(sec)}
+	}
+	// Two in the same second are ordered by ID, as one transaction queues them.
+	first, second, third := msg(conv, "out:k:0", orders.DirectionOut, 1), msg(conv, "out:k:1", orders.DirectionOut, 1), msg(conv, "m3", orders.DirectionOut, 2)
+	staff := msg(conv, "m4", orders.DirectionStaff, 3)
+	elsewhere := msg(other, "m5", orders.DirectionOut, 4)
+	inTx(t, h, func(tx orders.Tx) error {
+		for _, c := range []*orders.Conversation{conv, other} {
+			if err := tx.UpsertConversation(ctx, c); err != nil {
+				return err
+			}
+		}
+		for _, m := range []*orders.Message{first, second, third, staff, elsewhere} {
+			m.ConversationID = map[bool]string{true: conv.ID, false: other.ID}[m != elsewhere]
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check := func(m *orders.Message, want bool) {
+		t.Helper()
+		got, err := h.Store.QueuedBefore(ctx, m)
+		require.NoError(t, err)
+		require.Equal(t, want, got, m.ID)
+	}
+	check(first, false)
+	check(second, true)
+	check(third, true)
+	check(staff, false) // staff messages go to another chat: their own order
+	check(elsewhere, false)
+
+	// Once the earlier ones are sent, the next one is free to go.
+	now := at(5)
+	inTx(t, h, func(tx orders.Tx) error {
+		for _, m := range []*orders.Message{first, second} {
+			m.Status, m.SentAt = orders.MessageSent, &now
+			if err := tx.UpdateMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check(third, false)
 }
