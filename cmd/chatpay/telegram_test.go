@@ -319,3 +319,68 @@ func TestTelegramOrderShipButton(t *testing.T) {
 		})
 	}
 }
+
+// TestTelegramRestartMidBurst stops chatpay in the middle of a burst of updates and
+// starts it again on the same database: every update is handled, none twice. Forty
+// customers each send /start; each must get exactly one welcome.
+func TestTelegramRestartMidBurst(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.New(t)
+	a := setupWith(t, "sqlite", options{telegramA: telegramBlock(tg, "polling", "")})
+	source, err := telegram.Source(tg.Token())
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	const n = 40
+	customers := make([]telegramtest.User, n)
+	ids := make([]int64, n)
+	start := func(i int) {
+		customers[i] = tg.NewCustomer(fmt.Sprintf("Khách %d", i))
+		ids[i] = tg.SendStart(customers[i], "").UpdateID
+	}
+	for i := range n / 2 {
+		start(i)
+	}
+	// Stop once part of the burst is recorded, while its jobs are still running.
+	require.Eventually(t, func() bool {
+		_, err := a.m.Store.ChatUpdate(ctx, "shop-a", source, ids[3])
+		return err == nil
+	}, 15*time.Second, time.Millisecond)
+	closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	require.NoError(t, a.m.Close(closeCtx))
+	cancel()
+	// The rest of the burst arrives while chatpay is down.
+	for i := n / 2; i < n; i++ {
+		start(i)
+	}
+
+	// The same configuration and database, a new process.
+	m := NewMain(a.m.Config)
+	m.Logger = a.m.Logger
+	require.NoError(t, m.Open(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, m.Close(ctx))
+	})
+
+	for i, u := range customers {
+		require.Eventually(t, func() bool {
+			return len(tg.Messages(u.ChatID)) >= 2 // the /start and the welcome
+		}, 20*time.Second, 5*time.Millisecond, "customer %d's welcome", i)
+	}
+	require.Eventually(t, func() bool { return tg.PendingUpdates() == 0 }, 10*time.Second, 5*time.Millisecond)
+	// Give a duplicate, were there one, the time to arrive.
+	time.Sleep(300 * time.Millisecond)
+	for i, u := range customers {
+		var welcomes int
+		for _, msg := range tg.Messages(u.ChatID) {
+			if msg.Sender == telegramtest.SenderBot {
+				welcomes++
+			}
+		}
+		require.Equal(t, 1, welcomes, "customer %d", i)
+		_, err := m.Store.ChatUpdate(ctx, "shop-a", source, ids[i])
+		require.NoError(t, err, "update %d recorded", i)
+	}
+}
