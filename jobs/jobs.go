@@ -47,6 +47,9 @@ type Config struct {
 	// Account names the shop's account on a channel (a Telegram bot's id), which the
 	// per-bot limits are keyed by.
 	Account func(shop *orders.Shop, channel string) string
+	// OperatorChat returns the shop's Telegram operator group (0 for none): staff
+	// messages count against that group's limits, not the customer's chat's.
+	OperatorChat func(shopID string) int64
 	// ReconcileAfter is how long an attempt may stay unconfirmed before the
 	// reconciliation job asks its gateway about it.
 	ReconcileAfter time.Duration

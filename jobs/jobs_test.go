@@ -376,3 +376,36 @@ func TestDeliverMessageKeepsChatOrder(t *testing.T) {
 	require.NoError(t, w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: m2[0].ID}, 1)))
 	require.Equal(t, []string{m1[0].ID, m2[0].ID}, b.chat.sent, "in the order they were queued")
 }
+
+func TestStaffMessagesCountAgainstTheOperatorGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	limiter := memory.New(memory.Options{})
+	b.jobs.cfg.Limiter = limiter
+	b.jobs.cfg.Account = func(*orders.Shop, string) string { return "bot1" }
+	b.jobs.cfg.OperatorChat = func(string) int64 { return -100777 }
+	_, _, err := b.svc.ReceiveMessage(ctx, b.shop.ID, orders.InboundMessage{Channel: "telegram", ExternalID: "12345", Key: "k1", Text: "hi"},
+		orders.Outbound{Direction: orders.DirectionStaff, Kind: orders.KindMirror, Text: "hi"})
+	require.NoError(t, err)
+	staffID := "out:k1:0" // the first message queued under the key
+	m, err := b.store.Message(ctx, b.shop.ID, staffID)
+	require.NoError(t, err)
+	require.Equal(t, orders.DirectionStaff, m.Direction)
+	w := &messageWorker{j: b.jobs}
+	require.NoError(t, w.Work(ctx, job(orders.DeliverMessage{ShopID: b.shop.ID, MessageID: staffID}, 1)))
+
+	// The group's per-minute budget was charged, not the customer's chat's: the
+	// customer's chat is still free, the group has 19 of 20 left.
+	wait, err := limiter.Reserve(ctx, bot.TelegramLimits("bot1", 12345)...)
+	require.NoError(t, err)
+	require.Zero(t, wait, "the customer's chat was not charged")
+	for range 19 {
+		wait, err = limiter.Reserve(ctx, bot.Limit{Key: "tg:{bot1}:group:-100777", Events: 20, Per: time.Minute})
+		require.NoError(t, err)
+		require.Zero(t, wait)
+	}
+	wait, err = limiter.Reserve(ctx, bot.Limit{Key: "tg:{bot1}:group:-100777", Events: 20, Per: time.Minute})
+	require.NoError(t, err)
+	require.Positive(t, wait, "the staff message took one of the group's 20 a minute")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -62,7 +63,7 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	ch, err := w.j.cfg.Channels.Get(channel)
 	if err == nil {
 		var wait time.Duration
-		if wait, err = w.j.reserve(ctx, shop, conv); err == nil && wait > 0 {
+		if wait, err = w.j.reserveFor(ctx, shop, conv, m.Direction); err == nil && wait > 0 {
 			// The platform's rate limit is full: try again when a slot frees,
 			// without counting this as a failed attempt.
 			return river.JobSnooze(wait)
@@ -91,6 +92,18 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 		return err
 	}
 	return svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true)
+}
+
+// reserveFor takes a slot for a message in direction: a staff message goes to the
+// shop's operator group and counts against that group's limits.
+func (j *Jobs) reserveFor(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, direction string) (time.Duration, error) {
+	if direction == orders.DirectionStaff && j.cfg.OperatorChat != nil {
+		if group := j.cfg.OperatorChat(shop.ID); group != 0 {
+			staff := &orders.Conversation{ID: conv.ID, Channel: orders.ChannelTelegram, ExternalID: strconv.FormatInt(group, 10)}
+			return j.reserve(ctx, shop, staff)
+		}
+	}
+	return j.reserve(ctx, shop, conv)
 }
 
 // reserve takes a slot under the platform's limits for a conversation (per chat, per

@@ -309,6 +309,7 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 			return shop.ID
 		},
+		OperatorChat:   m.operatorChat,
 		ReconcileAfter: cfg.Jobs.ReconcileAfter.Std(),
 		ReconcileEvery: cfg.Jobs.ReconcileEvery.Std(),
 		Logger:         m.Logger.With("component", "jobs"),
