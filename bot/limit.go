@@ -139,7 +139,7 @@ func MessengerLimits(pageID, psid string) []Limit {
 func ConversationLimits(account string, conv *orders.Conversation) ([]Limit, error) {
 	switch conv.Channel {
 	case orders.ChannelTelegram:
-		chatID, err := strconv.ParseInt(conv.ExternalID, 10, 64)
+		chatID, _, err := orders.TelegramChat(conv.ExternalID)
 		if err != nil {
 			return nil, &PermanentError{Reason: fmt.Sprintf("Conversation %s has Telegram chat id %q, which is not an integer.", conv.ID, conv.ExternalID)}
 		}

@@ -97,3 +97,23 @@ func TestValidateLimits(t *testing.T) {
 		require.EqualError(t, bot.ValidateLimits(tt.limits), tt.err, tt.name)
 	}
 }
+
+func TestTelegramChat(t *testing.T) {
+	t.Parallel()
+	id, biz, err := orders.TelegramChat("-1001234567890")
+	require.NoError(t, err)
+	require.Equal(t, int64(-1001234567890), id)
+	require.Empty(t, biz)
+	ext := orders.TelegramBusinessChat("bc:0001", 5001)
+	id, biz, err = orders.TelegramChat(ext)
+	require.NoError(t, err)
+	require.Equal(t, int64(5001), id)
+	require.Equal(t, "bc:0001", biz, "a connection id may itself hold colons")
+	for _, bad := range []string{"", "abc", "biz:", "biz:conn", "biz::5", "biz:c:x"} {
+		_, _, err := orders.TelegramChat(bad)
+		require.Error(t, err, bad)
+	}
+	limits, err := bot.ConversationLimits("bot1", &orders.Conversation{Channel: orders.ChannelTelegram, ExternalID: ext})
+	require.NoError(t, err)
+	require.Equal(t, bot.TelegramLimits("bot1", 5001), limits, "a business chat is limited as the customer's chat")
+}

@@ -329,30 +329,79 @@ func TestProcessChatUpdate(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	_, err := b.svc.RecordChatUpdates(ctx, b.shop.ID, "telegram:1", []*orders.ChatUpdate{{UpdateID: 5, Payload: []byte(`{"update_id":5}`)}}, 0)
+	ups := []*orders.ChatUpdate{
+		{UpdateID: 5, Payload: []byte(`{"update_id":5}`)},
+		{UpdateID: 6, Payload: []byte(`{"update_id":6}`)},
+		{UpdateID: 7, Payload: []byte(`{"update_id":7}`)},
+	}
+	_, err := b.svc.RecordChatUpdates(ctx, b.shop.ID, "telegram:1", ups, 0)
 	require.NoError(t, err)
-	var got []*orders.ChatUpdate
+	var got []int64
 	var fail error
 	b.jobs.cfg.ChatHandler = handlerFunc(func(_ context.Context, shop *orders.Shop, u *orders.ChatUpdate) error {
 		require.Equal(t, b.shop, shop)
-		got = append(got, u)
+		got = append(got, u.UpdateID)
 		return fail
 	})
 	w := &chatUpdateWorker{j: b.jobs}
-	args := orders.ProcessChatUpdate{ShopID: b.shop.ID, Source: "telegram:1", UpdateID: 5}
-	require.NoError(t, w.Work(ctx, job(args, 1)))
-	require.Len(t, got, 1)
-	require.Equal(t, `{"update_id":5}`, string(got[0].Payload), "the handler gets the update as recorded")
+	args := func(id int64) orders.ProcessChatUpdate {
+		return orders.ProcessChatUpdate{ShopID: b.shop.ID, Source: "telegram:1", UpdateID: id}
+	}
+	processed := func(id int64) bool {
+		u, err := b.store.ChatUpdate(ctx, b.shop.ID, "telegram:1", id)
+		require.NoError(t, err)
+		return u.ProcessedAt != nil
+	}
 
+	require.NoError(t, w.Work(ctx, job(args(5), 1)))
+	require.True(t, processed(5))
+	require.NoError(t, w.Work(ctx, job(args(5), 2)), "a rerun after the work was done")
+	require.Equal(t, []int64{5}, got, "is not handled again")
+
+	// A passing failure is retried and leaves the update unprocessed; on the last
+	// attempt it is given up on, so that the chat's next update is not held forever.
 	fail = errors.New("telegram: 502")
-	require.ErrorContains(t, w.Work(ctx, job(args, 2)), "502", "a passing failure is retried")
+	require.ErrorContains(t, w.Work(ctx, job(args(6), 1)), "502")
+	require.False(t, processed(6))
+	require.ErrorContains(t, w.Work(ctx, job(args(6), 5)), "502")
+	require.True(t, processed(6))
+
 	fail = &bot.PermanentError{Reason: "not an update"}
 	var cancel *rivertype.JobCancelError
-	require.ErrorAs(t, w.Work(ctx, job(args, 3)), &cancel, "a permanent one is not")
+	require.ErrorAs(t, w.Work(ctx, job(args(7), 1)), &cancel, "a permanent failure is not retried")
+	require.True(t, processed(7))
 
-	missing := orders.ProcessChatUpdate{ShopID: b.shop.ID, Source: "telegram:1", UpdateID: 6}
-	require.ErrorAs(t, w.Work(ctx, job(missing, 1)), &cancel, "an update that was never recorded")
-	require.Len(t, got, 3)
+	require.ErrorAs(t, w.Work(ctx, job(args(8), 1)), &cancel, "an update that was never recorded")
+	require.Equal(t, []int64{5, 6, 6, 7}, got)
+}
+
+func TestProcessChatUpdateKeepsChatOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ups := []*orders.ChatUpdate{
+		{UpdateID: 1, Payload: []byte(`{}`), Chat: "5001"},
+		{UpdateID: 2, Payload: []byte(`{}`), Chat: "5001"},
+		{UpdateID: 3, Payload: []byte(`{}`), Chat: "5002"},
+	}
+	_, err := b.svc.RecordChatUpdates(ctx, b.shop.ID, "telegram:1", ups, 0)
+	require.NoError(t, err)
+	var got []int64
+	b.jobs.cfg.ChatHandler = handlerFunc(func(_ context.Context, _ *orders.Shop, u *orders.ChatUpdate) error {
+		got = append(got, u.UpdateID)
+		return nil
+	})
+	w := &chatUpdateWorker{j: b.jobs}
+	args := func(id int64) orders.ProcessChatUpdate {
+		return orders.ProcessChatUpdate{ShopID: b.shop.ID, Source: "telegram:1", UpdateID: id}
+	}
+	// The chat's second update comes first: it waits; another chat's does not.
+	var snooze *rivertype.JobSnoozeError
+	require.ErrorAs(t, w.Work(ctx, job(args(2), 1)), &snooze)
+	require.NoError(t, w.Work(ctx, job(args(3), 1)))
+	require.NoError(t, w.Work(ctx, job(args(1), 1)))
+	require.NoError(t, w.Work(ctx, job(args(2), 1)))
+	require.Equal(t, []int64{3, 1, 2}, got)
 }
 
 func TestDeliverMessageKeepsChatOrder(t *testing.T) {

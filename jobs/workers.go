@@ -306,18 +306,44 @@ func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.Proce
 	} else if err != nil {
 		return err
 	}
-	if w.j.cfg.ChatHandler == nil {
-		return nil
+	if u.ProcessedAt != nil {
+		return nil // a retry after the work was done
 	}
-	err = w.j.cfg.ChatHandler.HandleUpdate(ctx, shop, u)
-	if bot.IsPermanent(err) {
+	// One chat's updates are handled in the order the platform numbered them: a
+	// customer's message before the owner's command that depends on it.
+	if waiting, err := svc.Store().ChatUpdateWaiting(ctx, u); err != nil {
+		return err
+	} else if waiting {
+		return river.JobSnooze(chatOrderWait)
+	}
+	if w.j.cfg.ChatHandler != nil {
+		err = w.j.cfg.ChatHandler.HandleUpdate(ctx, shop, u)
+	}
+	done := func(cause error) error {
+		// Done, or given up on: either way the chat's next update may go.
+		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return errors.Join(cause, svc.MarkChatUpdateProcessed(markCtx, u))
+	}
+	switch {
+	case err == nil:
+		return done(nil)
+	case bot.IsPermanent(err):
 		// Retrying cannot help (an update the handler cannot read); the update stays
 		// recorded for a person to look at.
 		w.j.log.Warn("chat update not processed", "shop_id", args.ShopID, "source", args.Source, "update_id", args.UpdateID, "err", err)
+		if merr := done(nil); merr != nil {
+			return merr
+		}
 		return river.JobCancel(err)
+	case lastAttempt(job.JobRow):
+		return done(err)
 	}
 	return err
 }
+
+// chatOrderWait is how long an update waits for an earlier one of its chat.
+const chatOrderWait = 100 * time.Millisecond
 
 // refreshCardWorker edits an order's delivered cards to show what became of the order.
 type refreshCardWorker struct {

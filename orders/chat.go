@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -101,6 +103,9 @@ type InboundMessage struct {
 	// recording the message idempotent.
 	Key  string
 	Text string
+	// At is when the platform says the customer wrote; zero means now. Reply windows
+	// (Telegram Business's 24 hours) are measured on the platform's clock.
+	At time.Time
 }
 
 // ReceiveMessage records a customer's message in their conversation (creating it on
@@ -133,7 +138,11 @@ func (s *Service) ReceiveMessage(ctx context.Context, shopID string, in InboundM
 		if in.CustomerName != "" {
 			conv.CustomerName = clip(in.CustomerName, maxCustomerField)
 		}
-		conv.LastInboundAt = &now
+		at := now
+		if !in.At.IsZero() {
+			at = in.At.UTC().Truncate(time.Microsecond)
+		}
+		conv.LastInboundAt = &at
 		if err := tx.UpdateConversation(ctx, conv); err != nil {
 			return err
 		}
@@ -251,4 +260,57 @@ func clip(s string, n int) string {
 func (s *Service) Conversation(ctx context.Context, shopID, id string) (*Conversation, error) {
 	c, err := s.store.Conversation(ctx, shopID, id)
 	return c, notFound(err, "no conversation %s", id)
+}
+
+// EnsureConversation returns the shop's conversation for (channel, external id),
+// creating it on first use.
+func (s *Service) EnsureConversation(ctx context.Context, shopID, channel, externalID, name string) (*Conversation, error) {
+	if _, err := s.Shop(shopID); err != nil {
+		return nil, err
+	}
+	var conv *Conversation
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		conv = &Conversation{ID: NewID(), ShopID: shopID, Channel: channel, ExternalID: externalID,
+			CustomerName: clip(name, maxCustomerField), CreatedAt: s.Now()}
+		return tx.UpsertConversation(ctx, conv)
+	})
+	return conv, err
+}
+
+// A Telegram conversation's external id is the chat id, or, for a chat the bot joins
+// through the owner's business account (Telegram Business), "biz:<connection
+// id>:<chat id>": the same customer may also have a private chat with the bot, with
+// the same chat id.
+const telegramBusinessPrefix = "biz:"
+
+// TelegramBusinessChat returns the external id of a business chat.
+func TelegramBusinessChat(connectionID string, chatID int64) string {
+	return telegramBusinessPrefix + connectionID + ":" + strconv.FormatInt(chatID, 10)
+}
+
+// TelegramChat parses a Telegram conversation's external id into the chat id and,
+// for a business chat, the business connection.
+func TelegramChat(externalID string) (chatID int64, businessConnection string, err error) {
+	if rest, ok := strings.CutPrefix(externalID, telegramBusinessPrefix); ok {
+		i := strings.LastIndexByte(rest, ':')
+		if i <= 0 {
+			return 0, "", fmt.Errorf("telegram business chat %q: want biz:<connection>:<chat id>", externalID)
+		}
+		businessConnection, rest = rest[:i], rest[i+1:]
+		externalID = rest
+	}
+	chatID, err = strconv.ParseInt(externalID, 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("telegram chat id %q is not an integer", externalID)
+	}
+	return chatID, businessConnection, nil
+}
+
+// MarkChatUpdateProcessed records that the handler is done with an update, which lets
+// the next update of its chat go.
+func (s *Service) MarkChatUpdateProcessed(ctx context.Context, u *ChatUpdate) error {
+	now := s.Now()
+	return s.store.InTx(ctx, func(tx Tx) error {
+		return tx.MarkChatUpdateProcessed(ctx, u.ShopID, u.Source, u.UpdateID, now)
+	})
 }

@@ -332,4 +332,9 @@ type ChatUpdate struct {
 	UpdateID   int64
 	Payload    []byte // the update as the platform sent it
 	ReceivedAt time.Time
+	// Chat names the chat the update belongs to ("" for none); updates of one chat are
+	// processed in UpdateID order.
+	Chat string
+	// ProcessedAt is when the handler finished with it; nil until then.
+	ProcessedAt *time.Time
 }

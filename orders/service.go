@@ -57,6 +57,9 @@ type Config struct {
 	// ScrubChatUpdate, when set, rewrites a chat update before it is stored (cmd
 	// wires bot.RedactCardNumbersJSON: a card number typed into chat is never stored).
 	ScrubChatUpdate func(raw []byte) []byte
+	// ChatOfUpdate, when set, names the chat an update belongs to, so that one
+	// chat's updates are processed in order (cmd wires the platform's parser).
+	ChatOfUpdate func(source string, raw []byte) string
 }
 
 // Service applies chatpay's business rules. Every change is one store transaction
@@ -69,6 +72,7 @@ type Service struct {
 	sealer    *linkSealer
 	now       func() time.Time
 	scrub     func([]byte) []byte
+	chatOf    func(string, []byte) string
 }
 
 // NewService returns a Service.
@@ -81,6 +85,7 @@ func NewService(cfg Config) (*Service, error) {
 		store:     cfg.Store,
 		renderer:  cfg.Renderer,
 		scrub:     cfg.ScrubChatUpdate,
+		chatOf:    cfg.ChatOfUpdate,
 		shops:     make(map[string]*Shop, len(cfg.Shops)),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		sealer:    sealer,
@@ -191,7 +196,7 @@ func (in *CreateOrderInput) validate(shop *Shop) (total int64, err error) {
 			return 0, Invalidf("customer.external_id", "is required for channel %q", c.Channel)
 		}
 		if c.Channel == ChannelTelegram {
-			if _, err := strconv.ParseInt(c.ExternalID, 10, 64); err != nil {
+			if _, _, err := TelegramChat(c.ExternalID); err != nil {
 				return 0, Invalidf("customer.external_id", "must be a Telegram chat id (an integer), not %q", c.ExternalID)
 			}
 		}
@@ -1034,6 +1039,9 @@ func (s *Service) RecordChatUpdates(ctx context.Context, shopID, source string, 
 		}
 		if s.scrub != nil {
 			u.Payload = s.scrub(u.Payload)
+		}
+		if s.chatOf != nil {
+			u.Chat = s.chatOf(source, u.Payload)
 		}
 	}
 	var n int

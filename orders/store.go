@@ -54,6 +54,9 @@ type Store interface {
 
 	// ChatUpdate returns a recorded chat update.
 	ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*ChatUpdate, error)
+	// ChatUpdateWaiting reports whether an update of u's chat with a smaller id is not
+	// processed yet (u must then wait for it).
+	ChatUpdateWaiting(ctx context.Context, u *ChatUpdate) (bool, error)
 	// ChatOffset returns where long polling of source resumes, 0 when it never ran.
 	ChatOffset(ctx context.Context, shopID, source string) (int64, error)
 
@@ -124,6 +127,8 @@ type Tx interface {
 	// nothing, when the same (shop, source, update id) is already recorded, also
 	// earlier in ups.
 	InsertChatUpdates(ctx context.Context, ups []*ChatUpdate) ([]bool, error)
+	// MarkChatUpdateProcessed records that the handler is done with an update.
+	MarkChatUpdateProcessed(ctx context.Context, shopID, source string, updateID int64, at time.Time) error
 	// SetChatOffset records where long polling of source resumes. The offset only
 	// moves forward: a smaller one than recorded changes nothing.
 	SetChatOffset(ctx context.Context, shopID, source string, next int64) error

@@ -41,6 +41,7 @@ var (
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
 		"refund_ok", "not_found", "orders_list", "help", "error", "not_in_topic",
+		"business_window_closed",
 	}
 )
 

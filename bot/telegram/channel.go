@@ -51,11 +51,11 @@ func (c Channel) Send(ctx context.Context, shop *orders.Shop, conv *orders.Conve
 	if m.Direction == orders.DirectionStaff {
 		id, err = c.sendToStaff(ctx, client, shop, conv, out)
 	} else {
-		chatID, perr := strconv.ParseInt(conv.ExternalID, 10, 64)
+		chatID, business, perr := orders.TelegramChat(conv.ExternalID)
 		if perr != nil {
 			return "", &bot.PermanentError{Reason: "The conversation's Telegram chat id is not a number."}
 		}
-		id, err = client.Send(ctx, Target{ChatID: chatID}, out)
+		id, err = client.Send(ctx, Target{ChatID: chatID, BusinessConnectionID: business}, out)
 	}
 	if err != nil {
 		if after, ok := RetryAfter(err); ok {
@@ -142,7 +142,7 @@ func (c Channel) Edit(ctx context.Context, shop *orders.Shop, conv *orders.Conve
 	if !ok {
 		return &bot.PermanentError{Reason: "Telegram is not configured for this shop."}
 	}
-	chatID, err := strconv.ParseInt(conv.ExternalID, 10, 64)
+	chatID, business, err := orders.TelegramChat(conv.ExternalID)
 	if err != nil {
 		return &bot.PermanentError{Reason: "The conversation's Telegram chat id is not a number."}
 	}
@@ -150,7 +150,7 @@ func (c Channel) Edit(ctx context.Context, shop *orders.Shop, conv *orders.Conve
 	if err != nil {
 		return &bot.PermanentError{Reason: "The message's Telegram id is not a number."}
 	}
-	err = client.Edit(ctx, Target{ChatID: chatID}, msgID, Out{Text: text, Buttons: buttons})
+	err = client.Edit(ctx, Target{ChatID: chatID, BusinessConnectionID: business}, msgID, Out{Text: text, Buttons: buttons})
 	if after, ok := RetryAfter(err); ok {
 		return &bot.RateLimitedError{After: after, Err: err}
 	}

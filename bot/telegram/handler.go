@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-telegram/bot/models"
 
@@ -43,6 +44,8 @@ func (h *Handler) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders
 		return h.message(ctx, shop, key, up.Message)
 	case up.CallbackQuery != nil:
 		return h.callback(ctx, shop, key, up.CallbackQuery)
+	case up.BusinessMessage != nil:
+		return h.businessMessage(ctx, shop, key, up.BusinessMessage)
 	}
 	return nil // other kinds of update do not concern a shop's sales
 }
@@ -364,4 +367,152 @@ func (h *Handler) shipFromButton(ctx context.Context, shop *orders.Shop, key, or
 		}
 	}
 	return text, nil
+}
+
+// businessWindow is how long after a customer's last message Telegram lets a bot
+// write in a business chat on the owner's behalf.
+const businessWindow = 24 * time.Hour
+
+// businessMessage handles a message in a chat of the owner's business account the bot
+// is connected to (Telegram Business). The customer's messages are recorded (their
+// time opens the 24-hour reply window); the owner's commands work as in a staff
+// topic: the order card goes into the chat on the owner's behalf, and chatpay's
+// answers go to the owner's own chat with the bot, never into the customer's.
+func (h *Handler) businessMessage(ctx context.Context, shop *orders.Shop, key string, msg *models.Message) error {
+	client, ok := h.Clients(shop.ID)
+	if !ok || msg.From == nil || msg.BusinessConnectionID == "" {
+		return nil
+	}
+	ownerID, _, enabled, err := client.BusinessConnection(ctx, msg.BusinessConnectionID)
+	if err != nil {
+		if bot.IsPermanent(err) {
+			return nil // the connection is gone; nothing to act for
+		}
+		return err
+	}
+	if !enabled {
+		return nil
+	}
+	chat := orders.TelegramBusinessChat(msg.BusinessConnectionID, msg.Chat.ID)
+	customerName := strings.TrimSpace(msg.Chat.FirstName + " " + msg.Chat.LastName)
+	at := time.Unix(int64(msg.Date), 0)
+	text := messageText(msg)
+
+	if msg.From.ID != ownerID {
+		// The customer: record it. The owner reads it in their own app.
+		_, _, err := h.Service.ReceiveMessage(ctx, shop.ID, orders.InboundMessage{
+			Channel: orders.ChannelTelegram, ExternalID: chat, CustomerName: customerName, Key: key, Text: text, At: at,
+		})
+		return err
+	}
+	cmd, isCmd := bot.ParseCommand(text)
+	if !isCmd {
+		return nil // the owner talking to their customer
+	}
+	_, username, err := client.Me(ctx)
+	if err != nil {
+		return err
+	}
+	if !cmd.For(username) {
+		return nil
+	}
+	conv, err := h.Service.EnsureConversation(ctx, shop.ID, orders.ChannelTelegram, chat, customerName)
+	if err != nil {
+		return err
+	}
+	owner, err := h.Service.EnsureConversation(ctx, shop.ID, orders.ChannelTelegram, strconv.FormatInt(ownerID, 10),
+		strings.TrimSpace(msg.From.FirstName+" "+msg.From.LastName))
+	if err != nil {
+		return err
+	}
+	var replies []orders.Outbound
+	windowClosed := conv.LastInboundAt == nil || at.Sub(*conv.LastInboundAt) > businessWindow
+	if (cmd.Name == "order" || cmd.Name == "order_ship") && windowClosed {
+		replies, err = h.orderOutsideWindow(ctx, shop, conv, key, cmd)
+	} else {
+		replies, err = h.command(ctx, shop, conv, key, cmd, username)
+	}
+	if err != nil {
+		return err
+	}
+	for i := range replies {
+		replies[i].Direction = orders.DirectionOut // to the owner's own chat with the bot
+	}
+	return h.Service.SendMessages(ctx, shop.ID, owner.ID, key, replies...)
+}
+
+// orderOutsideWindow creates an order for a business chat whose customer has not
+// written for 24 hours: Telegram would refuse the card, so the order is made without
+// sending it, and the owner gets its link to forward.
+func (h *Handler) orderOutsideWindow(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, key string, cmd bot.Command) ([]orders.Outbound, error) {
+	cur, _ := orders.LookupCurrency(shop.Currency)
+	spec, err := bot.ParseOrder(cmd.Args, cur)
+	if err == nil {
+		var o *orders.Order
+		o, err = h.Service.CreateOrder(ctx, shop.ID, orders.CreateOrderInput{
+			Customer:      orders.Customer{Name: conv.CustomerName}, // no conversation: no card
+			Items:         spec.Items,
+			ShippingFee:   spec.ShippingFee,
+			ShipOnPayment: cmd.Name == "order_ship",
+			Key:           key,
+		})
+		if err == nil {
+			v := h.orderView(shop, o)
+			v.CustomerName = conv.CustomerName
+			text, err := h.Texts.Chat("business_window_closed", v)
+			if err != nil {
+				return nil, err
+			}
+			return []orders.Outbound{{Kind: orders.KindStaffNote, Text: text}}, nil
+		}
+	}
+	if orders.ErrorCode(err) == orders.EINTERNAL {
+		return nil, err
+	}
+	text, terr := h.Texts.Chat("order_invalid", templates.ChatView{Locale: shop.Locale, Text: orders.ErrorMessage(err)})
+	if terr != nil {
+		return nil, terr
+	}
+	return []orders.Outbound{{Kind: orders.KindStaffNote, Text: text + "\n\n" + bot.OrderUsage(cur)}}, nil
+}
+
+// ChatOfUpdate names the chat a raw update belongs to, so that one chat's updates are
+// handled in order (orders.Config.ChatOfUpdate): the chat of a message or of the
+// message under a pressed button; for a business chat, the business connection too.
+// Updates without a chat (a business connection made) give "".
+func ChatOfUpdate(raw []byte) string {
+	type chatRef struct {
+		Chat struct {
+			ID int64 `json:"id"`
+		} `json:"chat"`
+		BusinessConnectionID string `json:"business_connection_id"`
+	}
+	var u struct {
+		Message         *chatRef `json:"message"`
+		EditedMessage   *chatRef `json:"edited_message"`
+		ChannelPost     *chatRef `json:"channel_post"`
+		BusinessMessage *chatRef `json:"business_message"`
+		CallbackQuery   *struct {
+			Message *chatRef `json:"message"`
+		} `json:"callback_query"`
+	}
+	if json.Unmarshal(raw, &u) != nil {
+		return ""
+	}
+	var ref *chatRef
+	switch {
+	case u.Message != nil:
+		ref = u.Message
+	case u.EditedMessage != nil:
+		ref = u.EditedMessage
+	case u.ChannelPost != nil:
+		ref = u.ChannelPost
+	case u.BusinessMessage != nil:
+		return orders.TelegramBusinessChat(u.BusinessMessage.BusinessConnectionID, u.BusinessMessage.Chat.ID)
+	case u.CallbackQuery != nil && u.CallbackQuery.Message != nil:
+		ref = u.CallbackQuery.Message
+	default:
+		return ""
+	}
+	return strconv.FormatInt(ref.Chat.ID, 10)
 }

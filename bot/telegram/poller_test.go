@@ -174,3 +174,16 @@ func TestSource(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestChatOfUpdate(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		`{"update_id":1,"message":{"chat":{"id":5001},"text":"hi"}}`:                             "5001",
+		`{"update_id":2,"callback_query":{"id":"q","message":{"chat":{"id":-100777}}}}`:          "-100777",
+		`{"update_id":3,"business_message":{"business_connection_id":"bc1","chat":{"id":5001}}}`: "biz:bc1:5001",
+		`{"update_id":4,"business_connection":{"id":"bc1"}}`:                                     "",
+		`not json`: "",
+	} {
+		require.Equal(t, want, telegram.ChatOfUpdate([]byte(raw)), raw)
+	}
+}

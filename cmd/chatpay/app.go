@@ -249,6 +249,12 @@ func (m *Main) Open(ctx context.Context) error {
 		PublicURL:       cfg.HTTP.PublicURL,
 		LinkKey:         linkKey,
 		ScrubChatUpdate: bot.RedactCardNumbersJSON,
+		ChatOfUpdate: func(source string, raw []byte) string {
+			if strings.HasPrefix(source, "telegram:") {
+				return telegram.ChatOfUpdate(raw)
+			}
+			return ""
+		},
 	})
 	if err != nil {
 		return err

@@ -384,3 +384,52 @@ func TestTelegramRestartMidBurst(t *testing.T) {
 		require.NoError(t, err, "update %d recorded", i)
 	}
 }
+
+// TestTelegramBusiness: the shop owner's business account is connected to the bot.
+// The owner types /order in their own chat with a customer; the card goes into that
+// chat on the owner's behalf and the owner's own chat with the bot gets the summary.
+// Once the customer has been silent for more than 24 hours, Telegram would refuse the
+// card, so the owner gets the link to forward instead.
+func TestTelegramBusiness(t *testing.T) {
+	t.Parallel()
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			tg := telegramtest.New(t)
+			a := setupWith(t, store, options{telegramA: telegramBlock(tg, "polling", "")})
+			owner := tg.NewCustomer("Chủ shop") // has opened the bot
+			conn, err := tg.ConnectBusiness(owner)
+			require.NoError(t, err)
+			lan := tg.NewUser("Lan")
+			inBusinessChat := func() []telegramtest.Message { return tg.BusinessMessages(conn.ID, lan.ID) }
+			c := &conversation{t: t, tg: tg}
+
+			_, err = tg.BusinessCustomerSays(conn.ID, lan, "Shop ơi, mình lấy 1 áo nhé")
+			require.NoError(t, err)
+			_, err = tg.BusinessOwnerSays(conn.ID, lan, "/order 1 x Áo thun @ 150000")
+			require.NoError(t, err)
+			card := c.waitFor("the card in the business chat", inBusinessChat, func(m telegramtest.Message) bool {
+				return m.Sender == telegramtest.SenderBot && strings.Contains(m.Text, "#1001")
+			})
+			require.Len(t, card.Buttons, 1, "Pay now")
+			require.Contains(t, card.Buttons[0][0].URL, "/pay/")
+			c.waitFor("the summary in the owner's chat", func() []telegramtest.Message { return tg.Messages(owner.ChatID) },
+				contains("#1001"))
+			for _, m := range inBusinessChat() {
+				require.NotContains(t, m.Text, "Đã tạo đơn hàng", "chatpay's answers never go into the customer's chat")
+			}
+
+			// A day and more later, without a word from the customer.
+			tg.Advance(25 * time.Hour)
+			_, err = tg.BusinessOwnerSays(conn.ID, lan, "/order 1 x Mũ @ 50000")
+			require.NoError(t, err)
+			note := c.waitFor("the link to forward", func() []telegramtest.Message { return tg.Messages(owner.ChatID) },
+				contains("#1002"))
+			require.Contains(t, note.Text, "24")
+			require.Contains(t, note.Text, a.url+"/pay/")
+			for _, m := range inBusinessChat() {
+				require.NotContains(t, m.Text, "#1002", "no card outside the window")
+			}
+		})
+	}
+}

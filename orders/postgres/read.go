@@ -374,13 +374,28 @@ func (s *Store) Notice(ctx context.Context, shopID, id string) (*orders.Notice, 
 func (s *Store) ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, error) {
 	return getOne(ctx, s.pool, func(row pgx.Row) (*orders.ChatUpdate, error) {
 		var u orders.ChatUpdate
-		if err := row.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &u.ReceivedAt); err != nil {
+		if err := row.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &u.ReceivedAt, &u.Chat, &u.ProcessedAt); err != nil {
 			return nil, err
 		}
 		u.ReceivedAt = u.ReceivedAt.UTC()
+		if u.ProcessedAt != nil {
+			p := u.ProcessedAt.UTC()
+			u.ProcessedAt = &p
+		}
 		return &u, nil
-	}, `SELECT shop_id, source, update_id, payload, received_at FROM chat_updates
+	}, `SELECT shop_id, source, update_id, payload, received_at, chat, processed_at FROM chat_updates
 		WHERE shop_id = $1 AND source = $2 AND update_id = $3`, shopID, source, updateID)
+}
+
+// ChatUpdateWaiting reports whether an earlier update of u's chat is unprocessed.
+func (s *Store) ChatUpdateWaiting(ctx context.Context, u *orders.ChatUpdate) (bool, error) {
+	if u.Chat == "" {
+		return false, nil
+	}
+	var found bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM chat_updates WHERE shop_id = $1 AND source = $2
+		AND chat = $3 AND update_id < $4 AND processed_at IS NULL)`, u.ShopID, u.Source, u.Chat, u.UpdateID).Scan(&found)
+	return found, err
 }
 
 // ChatOffset returns where long polling of source resumes, 0 when it never ran.

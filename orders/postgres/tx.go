@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -401,9 +402,9 @@ func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([
 	inserted := make([]bool, len(ups))
 	b := &pgx.Batch{}
 	for i, u := range ups {
-		b.Queue(`INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			u.ShopID, u.Source, u.UpdateID, u.Payload, u.ReceivedAt).Exec(func(ct pgconn.CommandTag) error {
+		b.Queue(`INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at, chat)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+			u.ShopID, u.Source, u.UpdateID, u.Payload, u.ReceivedAt, u.Chat).Exec(func(ct pgconn.CommandTag) error {
 			inserted[i] = ct.RowsAffected() == 1
 			return nil
 		})
@@ -412,6 +413,13 @@ func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([
 		return nil, err
 	}
 	return inserted, nil
+}
+
+// MarkChatUpdateProcessed queues recording that an update is processed.
+func (t *tx) MarkChatUpdateProcessed(ctx context.Context, shopID, source string, updateID int64, at time.Time) error {
+	t.p.queue(requireRow(`UPDATE chat_updates SET processed_at = $4 WHERE shop_id = $1 AND source = $2
+		AND update_id = $3 RETURNING 1`, codeNotFound, "chat update not found"), shopID, source, updateID, at)
+	return nil
 }
 
 // SetChatOffset queues moving the polling offset of source forward.

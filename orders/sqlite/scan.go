@@ -359,13 +359,14 @@ func scanNotice(r scanner) (*orders.Notice, error) {
 
 func scanChatUpdate(r scanner) (*orders.ChatUpdate, error) {
 	var (
-		u        orders.ChatUpdate
-		received int64
+		u         orders.ChatUpdate
+		received  int64
+		processed sql.NullInt64
 	)
-	if err := r.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &received); err != nil {
+	if err := r.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &received, &u.Chat, &processed); err != nil {
 		return nil, err
 	}
-	u.ReceivedAt = fromMicros(received)
+	u.ReceivedAt, u.ProcessedAt = fromMicros(received), fromNullMicros(processed)
 	return &u, nil
 }
 

@@ -119,8 +119,22 @@ func (s *Store) QueuedBefore(ctx context.Context, m *orders.Message) (bool, erro
 // ChatUpdate returns a recorded chat update.
 func (s *Store) ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, error) {
 	return getOne(ctx, s.rq, "chat update", scanChatUpdate,
-		`SELECT shop_id, source, update_id, payload, received_at FROM chat_updates
+		`SELECT shop_id, source, update_id, payload, received_at, chat, processed_at FROM chat_updates
 		WHERE shop_id = ? AND source = ? AND update_id = ?`, shopID, source, updateID)
+}
+
+// ChatUpdateWaiting reports whether an earlier update of u's chat is unprocessed.
+func (s *Store) ChatUpdateWaiting(ctx context.Context, u *orders.ChatUpdate) (bool, error) {
+	if u.Chat == "" {
+		return false, nil
+	}
+	var found int
+	err := s.rq.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM chat_updates WHERE shop_id = ? AND source = ?
+		AND chat = ? AND update_id < ? AND processed_at IS NULL)`, u.ShopID, u.Source, u.Chat, u.UpdateID).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: chat update waiting: %w", err)
+	}
+	return found == 1, nil
 }
 
 // ChatOffset returns where long polling of source resumes, 0 when it never ran.

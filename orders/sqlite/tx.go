@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -296,9 +297,9 @@ func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error 
 func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([]bool, error) {
 	inserted := make([]bool, len(ups))
 	for i, u := range ups {
-		res, err := t.q.ExecContext(ctx, `INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id, source, update_id) DO NOTHING`,
-			u.ShopID, u.Source, u.UpdateID, blob(u.Payload), micros(u.ReceivedAt))
+		res, err := t.q.ExecContext(ctx, `INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at, chat)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, source, update_id) DO NOTHING`,
+			u.ShopID, u.Source, u.UpdateID, blob(u.Payload), micros(u.ReceivedAt), u.Chat)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: insert chat update: %w", err)
 		}
@@ -309,6 +310,13 @@ func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([
 		inserted[i] = n == 1
 	}
 	return inserted, nil
+}
+
+// MarkChatUpdateProcessed records that an update is processed.
+func (t *tx) MarkChatUpdateProcessed(ctx context.Context, shopID, source string, updateID int64, at time.Time) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE chat_updates SET processed_at = ? WHERE shop_id = ? AND source = ? AND update_id = ?`,
+		micros(at), shopID, source, updateID)
+	return affected(res, err, "mark chat update processed")
 }
 
 // SetChatOffset moves the polling offset of source forward.

@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"OrderKey", testOrderKey},
 		{"QueuedBefore", testQueuedBefore},
 		{"RaceChatUpdate", testRaceChatUpdate},
+		{"ChatUpdateOrder", testChatUpdateOrder},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 	}
 	for _, tt := range tests {
@@ -1603,4 +1604,42 @@ func testQueuedBefore(t *testing.T, h Harness) {
 		return nil
 	})
 	check(third, false)
+}
+
+func testChatUpdateOrder(t *testing.T, h Harness) {
+	ctx := context.Background()
+	up := func(id int64, chat string) *orders.ChatUpdate {
+		u := chatUpdate(shopA, "telegram:3", id)
+		u.Chat = chat
+		return u
+	}
+	first, second, other, none := up(10, "c1"), up(11, "c1"), up(12, "c2"), up(13, "")
+	inTx(t, h, func(tx orders.Tx) error {
+		_, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{first, second, other, none})
+		return err
+	})
+	waiting := func(u *orders.ChatUpdate) bool {
+		t.Helper()
+		w, err := h.Store.ChatUpdateWaiting(ctx, u)
+		require.NoError(t, err)
+		return w
+	}
+	require.False(t, waiting(first))
+	require.True(t, waiting(second), "the chat's earlier update is not processed")
+	require.False(t, waiting(other), "another chat does not wait")
+	require.False(t, waiting(none), "an update without a chat never waits")
+
+	inTx(t, h, func(tx orders.Tx) error { return tx.MarkChatUpdateProcessed(ctx, shopA, "telegram:3", 10, at(9)) })
+	require.False(t, waiting(second))
+	got, err := h.Store.ChatUpdate(ctx, shopA, "telegram:3", 10)
+	require.NoError(t, err)
+	require.Equal(t, "c1", got.Chat)
+	require.NotNil(t, got.ProcessedAt)
+	require.Equal(t, at(9), *got.ProcessedAt)
+	got, err = h.Store.ChatUpdate(ctx, shopA, "telegram:3", 11)
+	require.NoError(t, err)
+	require.Nil(t, got.ProcessedAt)
+
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error { return tx.MarkChatUpdateProcessed(ctx, shopB, "telegram:3", 10, at(9)) })
+	require.ErrorIs(t, err, orders.ErrNotFound, "another shop's update")
 }
