@@ -37,8 +37,8 @@ func TestTelegramOrderCardAndConfirmation(t *testing.T) {
 			lan := tg.NewCustomer("Lan")
 
 			o := a.createOrder(keyA, map[string]any{
-				"customer": map[string]any{"channel": "telegram", "external_id": strconv.FormatInt(lan.ChatID, 10), "name": "Lan"},
-				"items":    []any{map[string]any{"name": "Áo thun", "quantity": 2, "unit_price": 150000}},
+				"customer":     map[string]any{"channel": "telegram", "external_id": strconv.FormatInt(lan.ChatID, 10), "name": "Lan"},
+				"items":        []any{map[string]any{"name": "Áo thun", "quantity": 2, "unit_price": 150000}},
 				"shipping_fee": 30000,
 			})
 			link := o["payment_link"].(map[string]any)["url"].(string)
