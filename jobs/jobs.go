@@ -121,11 +121,13 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &refreshCardWorker{j: j})
 	return &river.Config{
 		Workers: workers,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		// Most jobs wait on the network (chat platforms, gateways), so a worker is
+		// cheap; 50 keep a burst of chat updates moving.
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
 		// SQLite has no LISTEN/NOTIFY, so a short poll keeps confirmations snappy; on
 		// Postgres River is woken by notifications and the poll is only a fallback.
 		FetchPollInterval: 100 * time.Millisecond,
-		FetchCooldown:     50 * time.Millisecond,
+		FetchCooldown:     10 * time.Millisecond,
 		JobTimeout:        time.Minute,
 		// River reports its routine work (job counts every few seconds) at info;
 		// chatpay's log keeps River's warnings and errors only.

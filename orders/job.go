@@ -45,6 +45,13 @@ type ProcessChatUpdate struct {
 
 func (ProcessChatUpdate) Kind() string { return "process_chat_update" }
 
+// Prioritized is a Job that runs after others waiting at the same time (River
+// priority 1 is first, 4 last); jobs without it get River's default, 1. Stores insert
+// with it.
+type Prioritized interface {
+	Priority() int
+}
+
 // RefreshCard brings an order's cards already in the customer's chat up to date with
 // the order (paid, cancelled), on channels that can edit a sent message.
 type RefreshCard struct {
@@ -53,3 +60,7 @@ type RefreshCard struct {
 }
 
 func (RefreshCard) Kind() string { return "refresh_card" }
+
+// Priority puts card edits after messages: under Telegram's per-bot limit, a customer
+// waiting for "paid successfully" matters more than the card's look.
+func (RefreshCard) Priority() int { return 4 }

@@ -604,6 +604,12 @@ func TestApplyEventWithoutPaidConfirmation(t *testing.T) {
 		orders.DeliverMessage{ShopID: shopB, MessageID: ms[0].ID},
 		orders.RefreshCard{ShopID: shopB, OrderID: o.ID},
 	}, b.jobs(t))
+	// The card's edit waits behind messages when both are due.
+	var msgPriority, cardPriority int
+	require.NoError(t, b.store.Writer().QueryRowContext(b.ctx, `SELECT priority FROM river_job WHERE kind = 'deliver_message'`).Scan(&msgPriority))
+	require.NoError(t, b.store.Writer().QueryRowContext(b.ctx, `SELECT priority FROM river_job WHERE kind = 'refresh_card'`).Scan(&cardPriority))
+	require.Equal(t, 1, msgPriority)
+	require.Equal(t, 4, cardPriority)
 }
 
 func TestApplyEventFailure(t *testing.T) {

@@ -259,6 +259,9 @@ func TestApplyEventOnceAndJobsCommitWithIt(t *testing.T) {
 		orders.DeliverMessage{ShopID: "shop1", MessageID: msgs[1].ID},
 		orders.DeliverMessage{ShopID: "shop1", MessageID: staffMessageID(t, b.store)},
 	}, jobs(t, b.store))
+	var cardPriority int
+	require.NoError(t, b.store.Pool().QueryRow(b.ctx, `SELECT priority FROM river_job WHERE kind = 'refresh_card'`).Scan(&cardPriority))
+	require.Equal(t, 4, cardPriority, "card edits wait behind messages")
 }
 
 func TestEnqueueRollsBackWithTransaction(t *testing.T) {

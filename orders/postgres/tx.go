@@ -432,7 +432,11 @@ func (t *tx) SetChatOffset(ctx context.Context, shopID, source string, next int6
 // Enqueue adds jobs to the transaction; InTx inserts them just before it commits.
 func (t *tx) Enqueue(ctx context.Context, jobs ...orders.Job) error {
 	for _, j := range jobs {
-		t.jobs = append(t.jobs, river.InsertManyParams{Args: j})
+		params := river.InsertManyParams{Args: j}
+		if p, ok := j.(orders.Prioritized); ok {
+			params.InsertOpts = &river.InsertOpts{Priority: p.Priority()}
+		}
+		t.jobs = append(t.jobs, params)
 	}
 	return nil
 }

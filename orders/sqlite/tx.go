@@ -338,6 +338,9 @@ func (t *tx) Enqueue(ctx context.Context, jobs ...orders.Job) error {
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
 		params[i] = river.InsertManyParams{Args: j}
+		if p, ok := j.(orders.Prioritized); ok {
+			params[i].InsertOpts = &river.InsertOpts{Priority: p.Priority()}
+		}
 	}
 	if _, err := t.store.inserter.InsertManyTx(ctx, t.tx, params); err != nil {
 		return fmt.Errorf("sqlite: enqueue: %w", err)
