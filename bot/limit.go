@@ -154,3 +154,15 @@ func ConversationLimits(account string, conv *orders.Conversation) ([]Limit, err
 	}
 	return nil, nil
 }
+
+// EditLimits returns the limits an edit of a delivered message in conv is made under:
+// the chat's own limit only. Telegram's 30 a second bounds messages a bot sends
+// (notifications); counting edits against it too would make every paid order's card
+// edit take a confirmation's place.
+func EditLimits(account string, conv *orders.Conversation) ([]Limit, error) {
+	limits, err := ConversationLimits(account, conv)
+	if err != nil || len(limits) == 0 {
+		return limits, err
+	}
+	return limits[:1], nil // the per-chat limit comes first
+}

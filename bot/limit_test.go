@@ -119,3 +119,15 @@ func TestTelegramChat(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, bot.TelegramLimits("bot1", 5001), limits, "a business chat is limited as the customer's chat")
 }
+
+func TestEditLimits(t *testing.T) {
+	t.Parallel()
+	conv := &orders.Conversation{Channel: orders.ChannelTelegram, ExternalID: "123"}
+	limits, err := bot.EditLimits("42", conv)
+	require.NoError(t, err)
+	require.Equal(t, bot.TelegramLimits("42", 123)[:1], limits, "an edit counts against the chat only")
+	require.Equal(t, "tg:{42}:chat:123", limits[0].Key)
+	limits, err = bot.EditLimits("42", &orders.Conversation{Channel: orders.ChannelWebchat, ExternalID: "v"})
+	require.NoError(t, err)
+	require.Empty(t, limits)
+}

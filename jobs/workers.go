@@ -106,6 +106,23 @@ func (j *Jobs) reserveFor(ctx context.Context, shop *orders.Shop, conv *orders.C
 	return j.reserve(ctx, shop, conv)
 }
 
+// reserveEdit takes a slot for editing a delivered message: the chat's limit only
+// (see bot.EditLimits).
+func (j *Jobs) reserveEdit(ctx context.Context, shop *orders.Shop, conv *orders.Conversation) (time.Duration, error) {
+	if j.cfg.Limiter == nil {
+		return 0, nil
+	}
+	var account string
+	if j.cfg.Account != nil {
+		account = j.cfg.Account(shop, conv.Channel)
+	}
+	limits, err := bot.EditLimits(account, conv)
+	if err != nil || len(limits) == 0 {
+		return 0, err
+	}
+	return j.cfg.Limiter.Reserve(ctx, limits...)
+}
+
 // reserve takes a slot under the platform's limits for a conversation (per chat, per
 // bot, per group) and returns how long to wait when there is none.
 func (j *Jobs) reserve(ctx context.Context, shop *orders.Shop, conv *orders.Conversation) (time.Duration, error) {
@@ -372,7 +389,7 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 		return nil // the channel cannot edit; the customer got the news as a message
 	}
 	for _, card := range u.Cards {
-		if wait, err := w.j.reserve(ctx, shop, u.Conversation); err != nil {
+		if wait, err := w.j.reserveEdit(ctx, shop, u.Conversation); err != nil {
 			return err
 		} else if wait > 0 {
 			return river.JobSnooze(wait)

@@ -239,16 +239,22 @@ func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.O
 }
 
 // OrderByTokenHash returns the order whose link has this token hash, in any shop.
+//
+// A pay page is the busiest read, so the order and its children are read in one
+// round trip, each locating the order by the token hash.
 func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders.Order, error) {
-	var shopID, id string
-	err := s.pool.QueryRow(ctx, `SELECT shop_id, order_id FROM payment_links WHERE token_hash = $1`, tokenHash).Scan(&shopID, &id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, orders.ErrNotFound
-	}
-	if err != nil {
+	// Children are found by shop and order, as their indexes are keyed.
+	const byToken = ` shop_id = (SELECT l.shop_id FROM payment_links l WHERE l.token_hash = $1)
+		AND order_id = (SELECT l.order_id FROM payment_links l WHERE l.token_hash = $1)`
+	b := &pgx.Batch{}
+	args := []any{tokenHash}
+	l := queueOrder(b, `SELECT `+orderCols+` WHERE o.id = (SELECT l.order_id FROM payment_links l WHERE l.token_hash = $1)`, args,
+		`SELECT `+paymentCols+` WHERE`+byToken+` ORDER BY created_at, id`,
+		`SELECT `+shipmentCols+` WHERE`+byToken+` ORDER BY created_at, id`, args)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	return s.loadOrder(ctx, shopID, id)
+	return l.result()
 }
 
 // ListOrders returns the shop's orders newest first. A Limit of zero or less means no
