@@ -16,20 +16,20 @@ func TestTelegramLimits(t *testing.T) {
 
 	t.Run("PrivateChat", func(t *testing.T) {
 		t.Parallel()
-		// Each window is 5% wider than Telegram's, for requests that arrive closer
+		// Each window is 3% wider than Telegram's, for requests that arrive closer
 		// together than they left.
 		require.Equal(t, []bot.Limit{
-			{Key: "tg:{42}:chat:123", Events: 1, Per: 1050 * time.Millisecond},
-			{Key: "tg:{42}", Events: 30, Per: 1050 * time.Millisecond},
+			{Key: "tg:{42}:chat:123", Events: 1, Per: 1030 * time.Millisecond},
+			{Key: "tg:{42}", Events: 30, Per: 1030 * time.Millisecond},
 		}, bot.TelegramLimits("42", 123))
 	})
 
 	t.Run("GroupAddsPerMinuteLimit", func(t *testing.T) {
 		t.Parallel()
 		require.Equal(t, []bot.Limit{
-			{Key: "tg:{42}:chat:-1001234567890", Events: 1, Per: 1050 * time.Millisecond},
-			{Key: "tg:{42}", Events: 30, Per: 1050 * time.Millisecond},
-			{Key: "tg:{42}:group:-1001234567890", Events: 20, Per: 63 * time.Second},
+			{Key: "tg:{42}:chat:-1001234567890", Events: 1, Per: 1030 * time.Millisecond},
+			{Key: "tg:{42}", Events: 30, Per: 1030 * time.Millisecond},
+			{Key: "tg:{42}:group:-1001234567890", Events: 20, Per: 61800 * time.Millisecond},
 		}, bot.TelegramLimits("42", -1001234567890))
 	})
 

@@ -283,7 +283,7 @@ func TestDeliverMessageRespectsRateLimit(t *testing.T) {
 	var snooze *rivertype.JobSnoozeError
 	require.ErrorAs(t, err, &snooze)
 	require.Positive(t, snooze.Duration)
-	require.LessOrEqual(t, snooze.Duration, 1050*time.Millisecond)
+	require.LessOrEqual(t, snooze.Duration, 1030*time.Millisecond)
 	require.Equal(t, []string{m1[0].ID}, b.chat.sent)
 	m, err := b.store.Message(ctx, b.shop.ID, m2[0].ID)
 	require.NoError(t, err)
