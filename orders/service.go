@@ -807,6 +807,38 @@ func (s *Service) OrderByToken(ctx context.Context, token string) (*Order, error
 	return o, nil
 }
 
+// PayPageReader is a Store that reads what a pay page shows, the order and its latest
+// attempt, in one go; Service.PayPage falls back to two reads on stores without it.
+type PayPageReader interface {
+	OrderAndLatestAttemptByTokenHash(ctx context.Context, tokenHash []byte) (*Order, *Attempt, error)
+}
+
+// PayPage returns the order behind a payment-link token and its latest attempt (nil
+// when it has none): what the pay page shows.
+func (s *Service) PayPage(ctx context.Context, token string) (*Order, *Attempt, error) {
+	if !ValidLinkToken(token) {
+		return nil, nil, Errorf(ENOTFOUND, "This payment link does not exist.")
+	}
+	r, ok := s.store.(PayPageReader)
+	if !ok {
+		o, err := s.OrderByToken(ctx, token)
+		if err != nil {
+			return nil, nil, err
+		}
+		a, err := s.store.LatestAttempt(ctx, o.ShopID, o.ID)
+		if errors.Is(err, ErrNotFound) {
+			return o, nil, nil
+		}
+		return o, a, err
+	}
+	o, a, err := r.OrderAndLatestAttemptByTokenHash(ctx, HashLinkToken(token))
+	if err != nil {
+		return nil, nil, notFound(err, "This payment link does not exist.")
+	}
+	o.Link.Token = token
+	return o, a, nil
+}
+
 // linkUsable returns the error a pay page shows for a link that cannot take payment.
 func linkUsable(o *Order) error {
 	switch o.Status {

@@ -127,7 +127,7 @@ func payPath(token string) string { return "/pay/" + token }
 func (s *Server) payPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	token := c.Param("token")
-	o, err := s.svc.OrderByToken(ctx, token)
+	o, latest, err := s.svc.PayPage(ctx, token)
 	if err != nil {
 		s.pageError(c, err, nil)
 		return
@@ -142,7 +142,7 @@ func (s *Server) payPage(c *gin.Context) {
 	case orders.StatusAwaitingPayment:
 		p.FormAction = payPath(token)
 		p.Gateways = shop.Gateways
-		if err := s.attemptState(ctx, shop, o, &p); err != nil {
+		if err := s.attemptState(ctx, shop, latest, &p); err != nil {
 			s.pageError(c, err, shop)
 			return
 		}
@@ -160,12 +160,9 @@ func (s *Server) payPage(c *gin.Context) {
 // just came back from the gateway may be ahead of its webhook; then the gateway is
 // asked, and a session it reports settled or pending shows as pending here. Nothing is
 // recorded from that answer: only verified webhooks and reconciliation change state.
-func (s *Server) attemptState(ctx context.Context, shop *orders.Shop, o *orders.Order, p *templates.PageView) error {
-	a, err := s.svc.Store().LatestAttempt(ctx, shop.ID, o.ID)
-	if orders.ErrorCode(err) == orders.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
+func (s *Server) attemptState(ctx context.Context, shop *orders.Shop, a *orders.Attempt, p *templates.PageView) error {
+	if a == nil {
+		return nil // no attempt yet
 	}
 	switch a.Status {
 	case orders.AttemptPending:

@@ -494,3 +494,31 @@ func staffMessageID(t *testing.T, st *postgres.Store) string {
 	require.NoError(t, st.Pool().QueryRow(context.Background(), `SELECT id FROM messages WHERE direction = 'staff'`).Scan(&id))
 	return id
 }
+
+func TestOrderAndLatestAttemptByTokenHash(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	hash := orders.HashLinkToken(o.Link.Token)
+
+	got, latest, err := b.store.OrderAndLatestAttemptByTokenHash(b.ctx, hash)
+	require.NoError(t, err)
+	require.Equal(t, o.ID, got.ID)
+	require.Nil(t, latest, "no attempt yet")
+
+	first, _, err := b.svc.StartAttempt(b.ctx, o.Link.Token, "sandbox")
+	require.NoError(t, err)
+	second, _, err := b.svc.StartAttempt(b.ctx, o.Link.Token, "sandbox")
+	require.NoError(t, err)
+	require.NotEqual(t, first.ID, second.ID)
+	got, latest, err = b.store.OrderAndLatestAttemptByTokenHash(b.ctx, hash)
+	require.NoError(t, err)
+	require.Equal(t, o.ID, got.ID)
+	require.Equal(t, second.ID, latest.ID, "the newest attempt")
+	byOrder, err := b.store.Order(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Equal(t, byOrder, got, "the same order as read by id")
+
+	_, _, err = b.store.OrderAndLatestAttemptByTokenHash(b.ctx, orders.HashLinkToken(orders.NewLinkToken()))
+	require.ErrorIs(t, err, orders.ErrNotFound)
+}

@@ -257,6 +257,35 @@ func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders
 	return l.result()
 }
 
+// OrderAndLatestAttemptByTokenHash reads what a pay page shows, the order with its
+// children and its latest attempt, in one round trip (orders.PayPageReader).
+func (s *Store) OrderAndLatestAttemptByTokenHash(ctx context.Context, tokenHash []byte) (*orders.Order, *orders.Attempt, error) {
+	const byToken = ` shop_id = (SELECT l.shop_id FROM payment_links l WHERE l.token_hash = $1)
+		AND order_id = (SELECT l.order_id FROM payment_links l WHERE l.token_hash = $1)`
+	b := &pgx.Batch{}
+	args := []any{tokenHash}
+	l := queueOrder(b, `SELECT `+orderCols+` WHERE o.id = (SELECT l.order_id FROM payment_links l WHERE l.token_hash = $1)`, args,
+		`SELECT `+paymentCols+` WHERE`+byToken+` ORDER BY created_at, id`,
+		`SELECT `+shipmentCols+` WHERE`+byToken+` ORDER BY created_at, id`, args)
+	var latest *orders.Attempt
+	b.Queue(`SELECT `+attemptCols+` WHERE`+byToken+` ORDER BY created_at DESC, id DESC LIMIT 1`, args...).QueryRow(func(row pgx.Row) error {
+		a, err := scanAttempt(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		latest = a
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	o, err := l.result()
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, latest, nil
+}
+
 // ListOrders returns the shop's orders newest first. A Limit of zero or less means no
 // limit. The SQL is built for the filters in use, rather than with "$n = ” OR …"
 // conditions, so that each shape gets its own cached plan that uses the indexes.
