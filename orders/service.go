@@ -155,6 +155,12 @@ type CreateOrderInput struct {
 	// Key, when set, makes creating the order idempotent: another call with the same
 	// key returns the order the first one created (a chat command processed twice).
 	Key string
+	// AwaitCustomer records who the order is for (Customer's Channel and ExternalID)
+	// without opening a conversation with them, because the channel cannot write to
+	// them yet: a Telegram user who has never started the shop's bot. No card is
+	// sent; the order waits until the customer opens the conversation and ClaimOrder
+	// attaches it.
+	AwaitCustomer bool
 }
 
 const (
@@ -188,6 +194,9 @@ func (in *CreateOrderInput) validate(shop *Shop) (total int64, err error) {
 	}
 	switch c := &in.Customer; c.Channel {
 	case "":
+		if in.AwaitCustomer {
+			return 0, Invalidf("customer.channel", "is required for an order that awaits its customer")
+		}
 		if c.ExternalID != "" {
 			return 0, Invalidf("customer.channel", "is required with customer.external_id")
 		}
@@ -319,7 +328,7 @@ func (s *Service) CreateOrder(ctx context.Context, shopID string, in CreateOrder
 			return err
 		}
 		o.Code = strconv.FormatInt(code, 10)
-		if in.Customer.Channel != "" {
+		if in.Customer.Channel != "" && !in.AwaitCustomer {
 			conv := &Conversation{
 				ID:           NewID(),
 				ShopID:       shop.ID,
@@ -426,7 +435,7 @@ func (s *Service) update(ctx context.Context, shopID, id string, fn func(tx Tx, 
 		if err := fn(tx, shop, o); err != nil {
 			return err
 		}
-		if o.Status != before.Status || o.PaymentStatus != before.PaymentStatus {
+		if o.Status != before.Status || o.PaymentStatus != before.PaymentStatus || o.ConversationID != before.ConversationID {
 			o.UpdatedAt = s.Now()
 			if err := tx.UpdateOrder(ctx, o); err != nil {
 				return err

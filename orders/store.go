@@ -89,8 +89,8 @@ type Tx interface {
 	// LockOrder loads an order for update, with its link, payments and shipments.
 	LockOrder(ctx context.Context, shopID, id string) (*Order, error)
 	// UpdateOrder writes the order's status fields (Status, PaymentStatus, PaidAt,
-	// UpdatedAt) if its stored Version still equals o.Version, then increments
-	// o.Version. It returns ErrConflict otherwise.
+	// UpdatedAt) and its ConversationID if its stored Version still equals
+	// o.Version, then increments o.Version. It returns ErrConflict otherwise.
 	UpdateOrder(ctx context.Context, o *Order) error
 
 	InsertAttempt(ctx context.Context, a *Attempt) error

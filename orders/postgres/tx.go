@@ -215,9 +215,10 @@ func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, e
 // fails, so does the transaction, and the new version is never seen.
 func (t *tx) UpdateOrder(ctx context.Context, o *orders.Order) error {
 	t.p.queue(requireRow(`UPDATE orders SET status = $3, payment_status = $4, paid_at = $5,
-		updated_at = $6, version = version + 1 WHERE id = $1 AND shop_id = $2 AND version = $7 RETURNING 1`,
+		updated_at = $6, conversation_id = NULLIF($8, ''), version = version + 1
+		WHERE id = $1 AND shop_id = $2 AND version = $7 RETURNING 1`,
 		codeConflict, "order changed concurrently"),
-		o.ID, o.ShopID, o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt, o.Version)
+		o.ID, o.ShopID, o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt, o.Version, o.ConversationID)
 	t.pre.orderChanged(o.ID)
 	o.Version++
 	return nil

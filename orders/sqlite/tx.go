@@ -116,9 +116,10 @@ func (t *tx) LockOrder(ctx context.Context, shopID, id string) (*orders.Order, e
 // UpdateOrder writes the status fields if the stored version is still o.Version.
 func (t *tx) UpdateOrder(ctx context.Context, o *orders.Order) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE orders SET status = ?, payment_status = ?, paid_at = ?,
-		updated_at = ?, version = version + 1
+		updated_at = ?, conversation_id = ?, version = version + 1
 		WHERE shop_id = ? AND id = ? AND version = ?`,
-		o.Status, o.PaymentStatus, nullMicros(o.PaidAt), micros(o.UpdatedAt), o.ShopID, o.ID, o.Version)
+		o.Status, o.PaymentStatus, nullMicros(o.PaidAt), micros(o.UpdatedAt), nullString(o.ConversationID),
+		o.ShopID, o.ID, o.Version)
 	if err != nil {
 		return fmt.Errorf("sqlite: update order: %w", err)
 	}

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"OrderNotFound", testOrderNotFound},
 		{"ListOrders", testListOrders},
 		{"UpdateOrder", testUpdateOrder},
+		{"UpdateOrderConversation", testUpdateOrderConversation},
 		{"Attempts", testAttempts},
 		{"StaleAttempts", testStaleAttempts},
 		{"PaymentsAndRefunds", testPaymentsAndRefunds},
@@ -513,6 +514,34 @@ func testUpdateOrder(t *testing.T, h Harness) {
 		return tx.UpdateOrder(ctx, &ghost)
 	})
 	require.True(t, errors.Is(err, orders.ErrConflict) || errors.Is(err, orders.ErrNotFound), "got %v", err)
+}
+
+// testUpdateOrderConversation: an order made without a conversation (its customer
+// could not be written to yet) gets one attached later by UpdateOrder.
+func testUpdateOrderConversation(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := newOrder(shopA, 0)
+	o.Customer.Channel = ""
+	o = createOrder(t, h, o)
+	require.Empty(t, o.ConversationID)
+	conv := &orders.Conversation{ID: orders.NewID(), ShopID: shopA, Channel: orders.ChannelTelegram,
+		ExternalID: "77001", CustomerName: "Lan", CreatedAt: at(1)}
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.UpsertConversation(ctx, conv); err != nil {
+			return err
+		}
+		lo, err := tx.LockOrder(ctx, shopA, o.ID)
+		if err != nil {
+			return err
+		}
+		lo.ConversationID, lo.UpdatedAt = conv.ID, at(2)
+		return tx.UpdateOrder(ctx, lo)
+	})
+	got, err := h.Store.Order(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, conv.ID, got.ConversationID)
+	require.Equal(t, o.Version+1, got.Version)
+	require.Equal(t, orders.StatusAwaitingPayment, got.Status)
 }
 
 func newAttempt(o *orders.Order, n int) *orders.Attempt {

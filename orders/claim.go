@@ -1,0 +1,34 @@
+package orders
+
+import "context"
+
+// ClaimOrder attaches an order created with AwaitCustomer to the conversation its
+// customer has just opened, and sends the order card there while the link works.
+//
+// Only the customer the order was made for can claim it: conv must be on the
+// channel, and have the external id, the order recorded. Anyone else, and any order
+// that was never waiting, gets not_found, so a shared claim link tells a stranger
+// nothing. Claiming again from the same conversation changes nothing and reports
+// claimed=false, so a retried update or a second tap sends no second card.
+func (s *Service) ClaimOrder(ctx context.Context, shopID, orderID string, conv *Conversation) (o *Order, claimed bool, err error) {
+	o, err = s.update(ctx, shopID, orderID, func(tx Tx, shop *Shop, o *Order) error {
+		switch {
+		case o.Customer.Channel != conv.Channel || o.Customer.ExternalID != conv.ExternalID || conv.ShopID != shop.ID:
+			return Errorf(ENOTFOUND, "No order #%s is waiting for you.", o.Code)
+		case o.ConversationID == conv.ID:
+			return nil // claimed before
+		case o.ConversationID != "":
+			return Errorf(ECONFLICT, "Order %s is already in a conversation.", o.Code)
+		}
+		o.ConversationID = conv.ID
+		claimed = true
+		if !o.LinkActive() {
+			return nil // paid or closed meanwhile: later messages go here, no card
+		}
+		return s.queueMessage(ctx, tx, shop, o, KindOrderCard, MessageData{})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return o, claimed, nil
+}
