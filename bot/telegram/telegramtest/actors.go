@@ -120,31 +120,34 @@ func (s *Server) BlockBot(u User) {
 // NewStaffForum makes a supergroup with topics (is_forum) that the bot
 // administers, such as the shop staff's group.
 func (s *Server) NewStaffForum(title string) int64 {
-	return s.newGroup(models.ChatTypeSupergroup, title, true)
+	return s.newGroup(models.ChatTypeSupergroup, title, true, true)
 }
 
-// NewSupergroup makes a supergroup without topics.
+// NewSupergroup makes a supergroup without topics, with the bot in it as a
+// member (MakeAdmin with the bot's id promotes it).
 func (s *Server) NewSupergroup(title string) int64 {
-	return s.newGroup(models.ChatTypeSupergroup, title, false)
+	return s.newGroup(models.ChatTypeSupergroup, title, false, false)
 }
 
-// NewGroup makes an ordinary (basic) group with the bot in it.
+// NewGroup makes an ordinary (basic) group with the bot in it as a member.
 func (s *Server) NewGroup(title string) int64 {
-	return s.newGroup(models.ChatTypeGroup, title, false)
+	return s.newGroup(models.ChatTypeGroup, title, false, false)
 }
 
 // NewChannel makes a channel the bot administers and its linked discussion
-// supergroup, where comments on posts are threads.
+// supergroup, where comments on posts are threads. The bot administers the
+// group too, as it must to read every comment.
 func (s *Server) NewChannel(title string) (channelID, discussionID int64) {
-	channelID = s.newGroup(models.ChatTypeChannel, title, false)
-	discussionID = s.newGroup(models.ChatTypeSupergroup, title+" Chat", false)
+	channelID = s.newGroup(models.ChatTypeChannel, title, false, true)
+	discussionID = s.newGroup(models.ChatTypeSupergroup, title+" Chat", false, true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.chats[chatKey{id: channelID}].discussion = discussionID
+	s.chats[chatKey{id: discussionID}].channel = channelID
 	return channelID, discussionID
 }
 
-func (s *Server) newGroup(typ models.ChatType, title string, forum bool) int64 {
+func (s *Server) newGroup(typ models.ChatType, title string, forum, botAdmin bool) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var id int64
@@ -160,8 +163,43 @@ func (s *Server) newGroup(typ models.ChatType, title string, forum bool) int64 {
 	if typ == models.ChatTypeChannel {
 		info.Username = fmt.Sprintf("channel%d", -id%100000)
 	}
-	s.newChat(chatKey{id: id}, info)
+	c := s.newChat(chatKey{id: id}, info)
+	c.admins = map[int64]bool{}
+	if botAdmin {
+		c.admins[s.bot.ID] = true
+	}
 	return id
+}
+
+// MakeAdmin makes u an administrator of the group, supergroup or channel
+// chatID, as getChatMember then reports. The first user made an
+// administrator of a chat becomes its creator (status "creator"), the rest
+// "administrator": chats the emulator makes have no owner until then.
+// Passing the bot (User{ID: s.BotID()}) promotes the bot, which is never
+// the creator.
+func (s *Server) MakeAdmin(chatID int64, u User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[chatKey{id: chatID}]
+	if c == nil || !c.isGroup() {
+		return fmt.Errorf("telegramtest: %d is not a group or channel", chatID)
+	}
+	if u.ID == s.bot.ID {
+		c.admins[s.bot.ID] = true
+		return nil
+	}
+	uu, err := s.lookupUser(u)
+	if err != nil {
+		return err
+	}
+	switch id := uu.u.ID; {
+	case c.creator == id:
+	case c.creator == 0:
+		c.creator = id
+	default:
+		c.admins[id] = true
+	}
+	return nil
 }
 
 // CreateTopic opens a topic in a forum as a staff member would from their app,
@@ -178,6 +216,7 @@ func (s *Server) CreateTopic(chatID int64, by User, name string) (int, error) {
 		return 0, err
 	}
 	m := s.openTopic(c, u.u, SenderUser, name, 0)
+	c.join(u.u.ID)
 	s.enqueue(models.AllowedUpdateMessage, &models.Update{Message: s.model(m, true)})
 	return m.id, nil
 }
@@ -226,17 +265,75 @@ func (s *Server) StaffSays(chatID int64, threadID int, u User, text string) (Inb
 // forum's General topic); otherwise it is a forum topic or, in other
 // supergroups, the comment thread under that message.
 func (s *Server) GroupSays(chatID int64, threadID int, u User, text string) (Inbound, error) {
+	return s.ReplyInGroup(chatID, threadID, u, 0, text)
+}
+
+// ReplyInGroup is GroupSays with u replying to the message replyToMessageID
+// of the group (0 for no reply of their own): the update's reply_to_message
+// is that message. In a thread the message must belong to it (or be its
+// first message), as in Telegram, where a comment in a discussion thread
+// carries the thread root's id as message_thread_id and the comment it
+// answers as reply_to_message.
+func (s *Server) ReplyInGroup(chatID int64, threadID int, u User, replyToMessageID int, text string) (Inbound, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uu, err := s.lookupUser(u)
+	if err != nil {
+		return Inbound{}, err
+	}
+	m := &message{sender: SenderUser, from: uu.u, date: s.now(), text: text, entities: commandEntities(text)}
+	in, err := s.groupMessage(chatID, threadID, replyToMessageID, m)
+	if err != nil {
+		return Inbound{}, err
+	}
+	m.chat.join(uu.u.ID)
+	return in, nil
+}
+
+// Telegram's service accounts that stand in "from" for messages sent on
+// behalf of a chat.
+var (
+	groupAnonymousBot = models.User{ID: 1087968824, IsBot: true, FirstName: "Group", Username: "GroupAnonymousBot"}
+	channelBot        = models.User{ID: 136817688, IsBot: true, FirstName: "Channel", Username: "Channel_Bot"}
+)
+
+// GroupSaysAsChat writes text in a group on behalf of a chat rather than a
+// person. senderChatID is either the group itself, for an administrator
+// writing anonymously (from is GroupAnonymousBot, 1087968824), or the
+// channel the group is the discussion group of (from is Channel_Bot,
+// 136817688); sender_chat is that chat. Any other chat is an error.
+// threadID and replyToMessageID are as for ReplyInGroup.
+func (s *Server) GroupSaysAsChat(chatID int64, threadID int, senderChatID int64, replyToMessageID int, text string) (Inbound, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.chats[chatKey{id: chatID}]
 	if c == nil || !c.isGroup() || c.info.Type == models.ChatTypeChannel {
 		return Inbound{}, fmt.Errorf("telegramtest: %d is not a group", chatID)
 	}
-	uu, err := s.lookupUser(u)
-	if err != nil {
-		return Inbound{}, err
+	m := &message{date: s.now(), text: text, entities: commandEntities(text)}
+	switch {
+	case senderChatID == chatID:
+		m.sender, m.from = SenderAnonymousAdmin, groupAnonymousBot
+		sc := c.info
+		m.senderChat = &sc
+	case senderChatID != 0 && senderChatID == c.channel:
+		m.sender, m.from = SenderChannel, channelBot
+		sc := s.chats[chatKey{id: c.channel}].info
+		m.senderChat = &sc
+	default:
+		return Inbound{}, fmt.Errorf("telegramtest: chat %d can only write in %d as the group itself or its linked channel", senderChatID, chatID)
 	}
-	m := &message{sender: SenderUser, from: uu.u, date: s.now(), text: text, entities: commandEntities(text)}
+	return s.groupMessage(chatID, threadID, replyToMessageID, m)
+}
+
+// groupMessage checks the thread and the replied message of m, a message
+// someone other than the bot writes in the group chatID, then stores it and
+// queues its update. The caller holds s.mu.
+func (s *Server) groupMessage(chatID int64, threadID, replyTo int, m *message) (Inbound, error) {
+	c := s.chats[chatKey{id: chatID}]
+	if c == nil || !c.isGroup() || c.info.Type == models.ChatTypeChannel {
+		return Inbound{}, fmt.Errorf("telegramtest: %d is not a group", chatID)
+	}
 	if threadID != 0 {
 		if aerr := s.checkThread(c, threadID); aerr != nil {
 			return Inbound{}, errors.New(aerr.Description)
@@ -244,6 +341,16 @@ func (s *Server) GroupSays(chatID int64, threadID int, u User, text string) (Inb
 		m.thread = threadID
 		m.topicMsg = c.info.IsForum
 		m.replyTo = c.byID[threadID]
+	}
+	if replyTo != 0 {
+		r := c.byID[replyTo]
+		if r == nil || r.deleted {
+			return Inbound{}, fmt.Errorf("telegramtest: no message %d in chat %d", replyTo, chatID)
+		}
+		if r.thread != threadID && r.id != threadID {
+			return Inbound{}, fmt.Errorf("telegramtest: message %d of chat %d is in thread %d, not %d", replyTo, chatID, r.thread, threadID)
+		}
+		m.replyTo = r
 	}
 	c.add(m)
 	id := s.enqueue(models.AllowedUpdateMessage, &models.Update{Message: s.model(m, true)})

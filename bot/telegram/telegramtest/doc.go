@@ -13,16 +13,23 @@
 //
 // What it emulates:
 //   - the bot itself (getMe), private chats with customers, a forum supergroup
-//     for staff with topics, ordinary groups, channels with a discussion group,
-//     and business connections with their business chats;
+//     for staff with topics, ordinary groups, channels with a discussion group
+//     (linked to each other, as getChat's linked_chat_id reports);
+//   - business connections with their business chats;
+//   - who administers a group or channel: MakeAdmin makes a user its creator
+//     (the first one) or an administrator; the bot administers the staff
+//     forum, channels and their discussion groups and is a member elsewhere;
+//     users who wrote in a group are members, other known users have "left";
 //   - helpers that make users act (write text, /start with a payload, press an
 //     inline button, connect a business account, write in a business chat,
-//     comment in a thread), each producing the update Telegram would produce;
+//     comment in a thread, reply to a given message, write anonymously as a
+//     group's administrator or as its linked channel), each producing the
+//     update Telegram would produce;
 //   - the methods a bot that sells in chat needs: getMe, sendMessage,
 //     editMessageText, editMessageReplyMarkup, deleteMessage,
 //     answerCallbackQuery, createForumTopic, editForumTopic, deleteForumTopic,
-//     copyMessage, forwardMessage, getBusinessConnection, getChat, setWebhook,
-//     deleteWebhook, getWebhookInfo and getUpdates;
+//     copyMessage, forwardMessage, getBusinessConnection, getChat,
+//     getChatMember, setWebhook, deleteWebhook, getWebhookInfo and getUpdates;
 //   - getUpdates with offset confirmation, limit, long polling, allowed_updates,
 //     409 Conflict while a webhook is set or when a newer getUpdates takes over;
 //   - webhook delivery, one update at a time in order, retried until 2xx;
@@ -35,14 +42,18 @@
 // read and dropped; sendPhoto and the other methods not listed above answer
 // 404 like unknown methods), deleting business messages
 // (deleteBusinessMessages), inline mode, payments, games, polls, stickers, chat
-// administration and membership, message entities parsing (parse_mode is
-// checked for a known value and stored, not rendered), the MTProto side of
-// Telegram, HTTPS-only webhook URLs (plain http is accepted so tests can use
-// httptest) and the webhook's "method in the response body" shortcut.
+// administration (promoting, restricting or banning through the API, the
+// "restricted" and "kicked" statuses, administrators' individual rights,
+// joining and leaving, chat_member updates), message entities parsing
+// (parse_mode is checked for a known value and stored, not rendered), the
+// MTProto side of Telegram, HTTPS-only webhook URLs (plain http is accepted so
+// tests can use httptest) and the webhook's "method in the response body"
+// shortcut.
 //
 // State a test can read: every message per chat and per thread with its current
-// text, buttons, edit history, deletion and sender (Messages, ThreadMessages,
-// BusinessMessages, Message), topics (Topics), callback queries answered and
-// unanswered, the sends per chat with their times (Sends, SendLog), webhook
-// deliveries, and the number of 429s returned (TooManyRequests).
+// text, buttons, edit history, deletion, sender, sender chat and the message it
+// replies to (Messages, ThreadMessages, BusinessMessages, Message), topics
+// (Topics), callback queries answered and unanswered, the sends per chat with
+// their times (Sends, SendLog), webhook deliveries, and the number of 429s
+// returned (TooManyRequests).
 package telegramtest

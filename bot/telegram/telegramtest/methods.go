@@ -31,6 +31,7 @@ func init() {
 		"forwardmessage":         forwardMessage,
 		"getbusinessconnection":  getBusinessConnection,
 		"getchat":                getChat,
+		"getchatmember":          getChatMember,
 		"setwebhook":             setWebhook,
 		"deletewebhook":          deleteWebhook,
 		"getwebhookinfo":         getWebhookInfo,
@@ -43,6 +44,7 @@ func init() {
 // Bot API passes through as "Bad Request: NAME".
 const (
 	descChatNotFound     = "chat not found"
+	descUserNotFound     = "user not found"
 	descThreadNotFound   = "message thread not found"
 	descTextEmpty        = "message text is empty"
 	descTooLong          = "message is too long"
@@ -629,8 +631,77 @@ func getChat(s *Server, _ context.Context, p params) (any, *apiError) {
 		return nil, err
 	}
 	i := c.info
+	// A channel and its discussion group name each other in linked_chat_id.
+	linked := c.discussion
+	if linked == 0 {
+		linked = c.channel
+	}
 	return &models.ChatFullInfo{
 		ID: i.ID, Type: i.Type, Title: i.Title, Username: i.Username, FirstName: i.FirstName,
-		LastName: i.LastName, IsForum: i.IsForum, MaxReactionCount: 11,
+		LastName: i.LastName, IsForum: i.IsForum, MaxReactionCount: 11, LinkedChatID: linked,
 	}, nil
+}
+
+// getChatMember answers a member's status: "creator" and "administrator" as
+// MakeAdmin made them (the bot is an administrator of the chats it
+// administers), "member" for whoever wrote in the chat (and the bot
+// elsewhere), "left" for a known user who never did. In a private chat the
+// user and the bot are members, as in Telegram; the emulator answers "user
+// not found" for anyone else there, which is not confirmed against
+// Telegram. A pointer is returned because models.ChatMember marshals its
+// union (and sets "status") only through a pointer receiver.
+func getChatMember(s *Server, _ context.Context, p params) (any, *apiError) {
+	uid, err := p.int64("user_id")
+	if err != nil {
+		return nil, err
+	}
+	if uid == 0 {
+		return nil, badRequest("invalid user_id specified")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.resolveChat(p.str("chat_id"), "")
+	if err != nil {
+		return nil, err
+	}
+	var u models.User
+	switch uu := s.users[uid]; {
+	case uid == s.bot.ID:
+		// getChatMember's User has none of getMe's bot-only fields.
+		u = models.User{ID: s.bot.ID, IsBot: true, FirstName: s.bot.FirstName, Username: s.bot.Username}
+	case uu != nil:
+		u = uu.u
+	default:
+		return nil, badRequest(descUserNotFound)
+	}
+	if !c.isGroup() {
+		if uid != c.key.id && uid != s.bot.ID {
+			return nil, badRequest(descUserNotFound)
+		}
+		return &models.ChatMember{Type: models.ChatMemberTypeMember, Member: &models.ChatMemberMember{User: &u}}, nil
+	}
+	switch {
+	case uid == c.creator:
+		return &models.ChatMember{Type: models.ChatMemberTypeOwner, Owner: &models.ChatMemberOwner{User: &u}}, nil
+	case c.admins[uid]:
+		return &models.ChatMember{Type: models.ChatMemberTypeAdministrator, Administrator: adminRights(c, u)}, nil
+	case c.members[uid] || uid == s.bot.ID:
+		return &models.ChatMember{Type: models.ChatMemberTypeMember, Member: &models.ChatMemberMember{User: &u}}, nil
+	}
+	return &models.ChatMember{Type: models.ChatMemberTypeLeft, Left: &models.ChatMemberLeft{User: &u}}, nil
+}
+
+// adminRights are the rights Telegram's apps grant a new administrator by
+// default (all but adding administrators), with the channel-only and
+// forum-only rights only where they apply. can_be_edited is false: the bot
+// did not promote anyone.
+func adminRights(c *chat, u models.User) *models.ChatMemberAdministrator {
+	channel := c.info.Type == models.ChatTypeChannel
+	return &models.ChatMemberAdministrator{
+		User: u, CanManageChat: true, CanDeleteMessages: true, CanManageVideoChats: true,
+		CanRestrictMembers: !channel, CanChangeInfo: true, CanInviteUsers: true,
+		CanPostMessages: channel, CanEditMessages: channel, CanPinMessages: !channel,
+		CanPostStories: true, CanEditStories: true, CanDeleteStories: true,
+		CanManageTopics: c.info.IsForum,
+	}
 }

@@ -34,6 +34,14 @@ type chat struct {
 	// discussion is a channel's linked discussion group; comments on a post
 	// are replies in the group to the post's automatic forward.
 	discussion int64
+	// channel is, for a discussion group, the channel it is linked to.
+	channel int64
+	// creator and admins are a group's or channel's owner and its other
+	// administrators by user id (the bot among them where it administers the
+	// chat); members are the users who wrote there. getChatMember reads them.
+	creator int64
+	admins  map[int64]bool
+	members map[int64]bool
 	// lastCustomer is when the customer last wrote in a business chat.
 	lastCustomer time.Time
 }
@@ -98,8 +106,12 @@ const (
 	// SenderBusinessOwner is the business account's owner writing by hand in a
 	// business chat.
 	SenderBusinessOwner
-	// SenderChannel is a channel post (or its automatic forward).
+	// SenderChannel is a channel post (or its automatic forward), or a
+	// message a discussion group's linked channel wrote in the group.
 	SenderChannel
+	// SenderAnonymousAdmin is a group administrator writing anonymously, on
+	// behalf of the group itself.
+	SenderAnonymousAdmin
 )
 
 func (s Sender) String() string {
@@ -112,6 +124,8 @@ func (s Sender) String() string {
 		return "business_owner"
 	case SenderChannel:
 		return "channel"
+	case SenderAnonymousAdmin:
+		return "anonymous_admin"
 	}
 	return "unknown"
 }
@@ -144,9 +158,15 @@ type Message struct {
 	BusinessConnectionID string
 	Sender               Sender
 	FromID               int64
-	Date                 time.Time
-	Text                 string
-	ParseMode            string
+	// SenderChatID is the chat a message was sent on behalf of (sender_chat):
+	// a channel, or a group whose administrator wrote anonymously; 0 for none.
+	SenderChatID int64
+	// ReplyToID is the message this one replies to (reply_to_message); in a
+	// thread without an explicit reply it is the thread's first message.
+	ReplyToID int
+	Date      time.Time
+	Text      string
+	ParseMode string
 	// Buttons is the current inline keyboard, row by row; nil without one.
 	Buttons             [][]Button
 	LinkPreviewDisabled bool
@@ -208,6 +228,12 @@ func (m *message) snapshot() Message {
 		Buttons:              buttons(m.markup),
 		Edits:                slices.Clone(m.edits),
 		Deleted:              m.deleted,
+	}
+	if m.senderChat != nil {
+		out.SenderChatID = m.senderChat.ID
+	}
+	if m.replyTo != nil {
+		out.ReplyToID = m.replyTo.id
 	}
 	if m.linkPreview != nil && m.linkPreview.IsDisabled != nil {
 		out.LinkPreviewDisabled = *m.linkPreview.IsDisabled
@@ -300,6 +326,15 @@ func (c *chat) add(m *message) *message {
 	return m
 }
 
+// join records that user id wrote in c, which makes them a member for
+// getChatMember.
+func (c *chat) join(id int64) {
+	if c.members == nil {
+		c.members = map[int64]bool{}
+	}
+	c.members[id] = true
+}
+
 func (c *chat) isGroup() bool {
 	return c.info.Type == models.ChatTypeGroup || c.info.Type == models.ChatTypeSupergroup || c.info.Type == models.ChatTypeChannel
 }
@@ -320,7 +355,10 @@ func (s *Server) Messages(chatID int64) []Message {
 }
 
 // ThreadMessages returns the messages of one thread (forum topic or comment
-// thread) of chatID, in order.
+// thread) of chatID, in order: the users' comments and replies, the bot's
+// answers and, in a forum, the topic's opening service message. A comment
+// thread's root, the channel post's automatic forward, is not in it; Message
+// (chatID, threadID) returns it.
 func (s *Server) ThreadMessages(chatID int64, threadID int) []Message {
 	return s.messages(chatKey{id: chatID}, func(m *message) bool { return m.thread == threadID })
 }
