@@ -2,6 +2,20 @@ package orders
 
 import "context"
 
+// ReachableConversation returns the customer's conversation on channel if the
+// customer has written in it, which is when a platform such as Telegram lets the
+// shop write back; ENOTFOUND otherwise.
+func (s *Service) ReachableConversation(ctx context.Context, shopID, channel, externalID string) (*Conversation, error) {
+	c, err := s.store.ConversationByExternalID(ctx, shopID, channel, externalID)
+	if err == nil && c.LastInboundAt == nil {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, notFound(err, "The customer has not written to the shop on %s.", channel)
+	}
+	return c, nil
+}
+
 // ClaimOrder attaches an order created with AwaitCustomer to the conversation its
 // customer has just opened, and sends the order card there while the link works.
 //

@@ -32,6 +32,9 @@ type Store interface {
 	Conversation(ctx context.Context, shopID, id string) (*Conversation, error)
 	// ConversationByStaffThread returns the conversation whose staff topic is thread.
 	ConversationByStaffThread(ctx context.Context, shopID string, thread int64) (*Conversation, error)
+	// ConversationByExternalID returns the conversation on channel with the
+	// customer's external id (ErrNotFound when there is none).
+	ConversationByExternalID(ctx context.Context, shopID, channel, externalID string) (*Conversation, error)
 	// OrderIDByKey returns the ID of the order created under an idempotency key.
 	OrderIDByKey(ctx context.Context, shopID, key string) (string, error)
 	Message(ctx context.Context, shopID, id string) (*Message, error)

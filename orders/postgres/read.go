@@ -361,6 +361,14 @@ func (s *Store) ConversationByStaffThread(ctx context.Context, shopID string, th
 		`SELECT `+conversationCols+` FROM conversations WHERE shop_id = $1 AND staff_thread_id = $2`, shopID, thread)
 }
 
+// ConversationByExternalID returns the shop's conversation on channel with the
+// customer's external id.
+func (s *Store) ConversationByExternalID(ctx context.Context, shopID, channel, externalID string) (*orders.Conversation, error) {
+	return getOne(ctx, s.pool, scanConversation,
+		`SELECT `+conversationCols+` FROM conversations WHERE shop_id = $1 AND channel = $2 AND external_id = $3`,
+		shopID, channel, externalID)
+}
+
 // OrderIDByKey returns the order created under an idempotency key.
 func (s *Store) OrderIDByKey(ctx context.Context, shopID, key string) (string, error) {
 	var id string

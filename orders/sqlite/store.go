@@ -90,6 +90,14 @@ func (s *Store) ConversationByStaffThread(ctx context.Context, shopID string, th
 		`SELECT `+conversationColumns+` FROM conversations WHERE shop_id = ? AND staff_thread_id = ?`, shopID, thread)
 }
 
+// ConversationByExternalID returns the shop's conversation on channel with the
+// customer's external id.
+func (s *Store) ConversationByExternalID(ctx context.Context, shopID, channel, externalID string) (*orders.Conversation, error) {
+	return getOne(ctx, s.rq, "conversation", scanConversation,
+		`SELECT `+conversationColumns+` FROM conversations WHERE shop_id = ? AND channel = ? AND external_id = ?`,
+		shopID, channel, externalID)
+}
+
 // OrderIDByKey returns the ID of the order created under an idempotency key.
 func (s *Store) OrderIDByKey(ctx context.Context, shopID, key string) (string, error) {
 	var id string

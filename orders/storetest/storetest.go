@@ -541,6 +541,15 @@ func testUpdateOrderConversation(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	require.Equal(t, conv.ID, got.ConversationID)
 	require.Equal(t, o.Version+1, got.Version)
+
+	// The conversation is found by its channel and external id, in its shop only.
+	found, err := h.Store.ConversationByExternalID(ctx, shopA, orders.ChannelTelegram, "77001")
+	require.NoError(t, err)
+	require.Equal(t, conv.ID, found.ID)
+	_, err = h.Store.ConversationByExternalID(ctx, shopB, orders.ChannelTelegram, "77001")
+	requireNotFound(t, err, "another shop")
+	_, err = h.Store.ConversationByExternalID(ctx, shopA, orders.ChannelMessenger, "77001")
+	requireNotFound(t, err, "another channel")
 	require.Equal(t, orders.StatusAwaitingPayment, got.Status)
 }
 
