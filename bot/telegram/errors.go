@@ -67,6 +67,7 @@ const (
 	descTopicIDInvalid   = "topic_id_invalid"
 	descBusinessWindow   = "business_peer_usage_missing"
 	descChatNotFound     = "chat not found"
+	descUserNotFound     = "user not found"
 )
 
 // classify turns a library error from method into an *Error, or into a
@@ -187,6 +188,8 @@ func permanentReason(code int, desc string, err error) string {
 			return "This group was upgraded to a supergroup and has a new chat id."
 		case strings.Contains(d, descChatNotFound):
 			return "Telegram does not know this chat."
+		case strings.Contains(d, descUserNotFound):
+			return "Telegram does not know this user."
 		case strings.Contains(d, descBusinessWindow):
 			return "The customer has not written to your business account in the last 24 hours, so Telegram does not let the bot reply on your behalf."
 		case strings.Contains(d, "business_connection") || strings.Contains(d, "business connection"):
