@@ -111,11 +111,22 @@ func TestTelegramChat(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(5001), id)
 	require.Equal(t, "bc:0001", biz, "a connection id may itself hold colons")
-	for _, bad := range []string{"", "abc", "biz:", "biz:conn", "biz::5", "biz:c:x"} {
+	reply := orders.TelegramReplyChat(-1001234567890, 77)
+	id, biz, err = orders.TelegramChat(reply)
+	require.NoError(t, err)
+	require.Equal(t, int64(-1001234567890), id)
+	require.Empty(t, biz)
+	require.Equal(t, 77, orders.TelegramReplyTo(reply))
+	require.Zero(t, orders.TelegramReplyTo(ext))
+	require.Zero(t, orders.TelegramReplyTo("-100"))
+	limits, err := bot.ConversationLimits("bot1", &orders.Conversation{Channel: orders.ChannelTelegram, ExternalID: reply})
+	require.NoError(t, err)
+	require.Equal(t, bot.TelegramLimits("bot1", -1001234567890), limits, "a comment thread is limited as its group")
+	for _, bad := range []string{"", "abc", "biz:", "biz:conn", "biz::5", "biz:c:x", "reply:", "reply:-100", "reply:-100:x", "reply:-100:0", "reply:x:5"} {
 		_, _, err := orders.TelegramChat(bad)
 		require.Error(t, err, bad)
 	}
-	limits, err := bot.ConversationLimits("bot1", &orders.Conversation{Channel: orders.ChannelTelegram, ExternalID: ext})
+	limits, err = bot.ConversationLimits("bot1", &orders.Conversation{Channel: orders.ChannelTelegram, ExternalID: ext})
 	require.NoError(t, err)
 	require.Equal(t, bot.TelegramLimits("bot1", 5001), limits, "a business chat is limited as the customer's chat")
 }

@@ -288,9 +288,42 @@ func TelegramBusinessChat(connectionID string, chatID int64) string {
 	return telegramBusinessPrefix + connectionID + ":" + strconv.FormatInt(chatID, 10)
 }
 
+// A conversation in a group's comment thread is anchored at the message it answers
+// (the customer's comment): "reply:<chat id>:<message id>". Messages to it are sent
+// as replies to that message, which puts them in the thread and notifies its author.
+const telegramReplyPrefix = "reply:"
+
+// TelegramReplyChat returns the external id of the conversation that answers message
+// messageID of group chatID.
+func TelegramReplyChat(chatID int64, messageID int) string {
+	return telegramReplyPrefix + strconv.FormatInt(chatID, 10) + ":" + strconv.Itoa(messageID)
+}
+
+// TelegramReplyTo returns the message a Telegram conversation answers, 0 for a
+// conversation that is a whole chat.
+func TelegramReplyTo(externalID string) int {
+	rest, ok := strings.CutPrefix(externalID, telegramReplyPrefix)
+	if !ok {
+		return 0
+	}
+	_, msg, _ := strings.Cut(rest, ":")
+	id, err := strconv.Atoi(msg)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
 // TelegramChat parses a Telegram conversation's external id into the chat id and,
 // for a business chat, the business connection.
 func TelegramChat(externalID string) (chatID int64, businessConnection string, err error) {
+	if rest, ok := strings.CutPrefix(externalID, telegramReplyPrefix); ok {
+		chat, msg, found := strings.Cut(rest, ":")
+		if id, aerr := strconv.Atoi(msg); !found || aerr != nil || id <= 0 {
+			return 0, "", fmt.Errorf("telegram reply chat %q: want reply:<chat id>:<message id>", externalID)
+		}
+		externalID = chat
+	}
 	if rest, ok := strings.CutPrefix(externalID, telegramBusinessPrefix); ok {
 		i := strings.LastIndexByte(rest, ':')
 		if i <= 0 {

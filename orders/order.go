@@ -243,6 +243,9 @@ type Button struct {
 	// Data is what the button sends back to chatpay when pressed (Telegram's
 	// callback_data, Messenger's postback payload), at most 64 bytes.
 	Data string `json:"data,omitempty"`
+	// SameRow puts the button beside the one before it instead of on a row of its
+	// own, where the channel can (Telegram's inline keyboards).
+	SameRow bool `json:"same_row,omitempty"`
 }
 
 // Message is one chat message about an order in a conversation. Outbound messages are

@@ -13,6 +13,9 @@ var chatKinds = []string{
 	"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 	"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
 	"refund_ok", "not_found", "orders_list", "help", "error", "not_in_topic",
+	"business_window_closed", "group_order_sent", "group_order_start", "group_reply_needed",
+	"claim_not_found", "order_draft", "draft_hint_pick", "draft_hint_item", "draft_hint_shipping",
+	"draft_discarded", "draft_expired",
 }
 
 // chatView is a full chat view in the locale's own money format.
@@ -68,7 +71,17 @@ func TestChat(t *testing.T) {
 					require.Contains(t, text, want, "%s/%s", locale, kind)
 				}
 			}
-			for _, kind := range []string{"payment_required", "shipped_ok", "resent_ok", "cancelled_ok", "refund_ok", "not_found"} {
+			draft := v
+			draft.ShipOnPayment = true
+			shipping, err := tpl.Chat("order_draft", draft)
+			require.NoError(t, err)
+			for _, want := range []string{"Minh", "Áo thun", v.Items[0].Amount, v.Shipping, v.Total, v.Text} {
+				require.Contains(t, shipping, want, "%s/order_draft", locale)
+			}
+			plain, err := tpl.Chat("order_draft", v)
+			require.NoError(t, err)
+			require.NotEqual(t, plain, shipping, "%s: a draft that ships on payment says so", locale)
+			for _, kind := range []string{"payment_required", "shipped_ok", "resent_ok", "cancelled_ok", "refund_ok", "not_found", "group_order_sent", "group_order_start", "claim_not_found"} {
 				text, err := tpl.Chat(kind, v)
 				require.NoError(t, err)
 				require.Contains(t, text, "#1042", "%s/%s", locale, kind)

@@ -41,7 +41,9 @@ var (
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
 		"refund_ok", "not_found", "orders_list", "help", "error", "not_in_topic",
-		"business_window_closed",
+		"business_window_closed", "group_order_sent", "group_order_start", "group_reply_needed",
+		"claim_not_found", "order_draft", "draft_hint_pick", "draft_hint_item", "draft_hint_shipping",
+		"draft_discarded", "draft_expired",
 	}
 )
 
@@ -84,6 +86,8 @@ type ChatView struct {
 	Orders []ChatOrderLine
 	// Bot is the bot's username without the @, for the help text.
 	Bot string
+	// ShipOnPayment says an order draft ships as soon as it is paid (order_draft).
+	ShipOnPayment bool
 }
 
 // ChatOrderLine is one order in the open-orders list. Status is an order status

@@ -55,7 +55,7 @@ func (c Channel) Send(ctx context.Context, shop *orders.Shop, conv *orders.Conve
 		if perr != nil {
 			return "", &bot.PermanentError{Reason: "The conversation's Telegram chat id is not a number."}
 		}
-		id, err = client.Send(ctx, Target{ChatID: chatID, BusinessConnectionID: business}, out)
+		id, err = client.Send(ctx, Target{ChatID: chatID, BusinessConnectionID: business, ReplyTo: orders.TelegramReplyTo(conv.ExternalID)}, out)
 	}
 	if err != nil {
 		if after, ok := RetryAfter(err); ok {

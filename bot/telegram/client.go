@@ -53,6 +53,9 @@ type Target struct {
 	ChatID               int64
 	ThreadID             int    // forum topic (message_thread_id); 0 for none
 	BusinessConnectionID string // send on the owner's behalf; "" for none
+	// ReplyTo is the message a new message answers (0 for none): in a group's
+	// comment thread, a reply is how a message joins the thread.
+	ReplyTo int
 }
 
 // Out is a message's content: text (sent as plain text, never parsed as HTML or
@@ -226,7 +229,12 @@ func markup(method string, buttons []orders.Button) (models.ReplyMarkup, error) 
 		case len(b.Data) > maxCallbackData:
 			return nil, invalid(method, fmt.Sprintf("The button %q carries more than %d bytes of data.", b.Label, maxCallbackData))
 		}
-		rows = append(rows, []models.InlineKeyboardButton{{Text: b.Label, URL: b.URL, CallbackData: b.Data}})
+		button := models.InlineKeyboardButton{Text: b.Label, URL: b.URL, CallbackData: b.Data}
+		if b.SameRow && len(rows) > 0 {
+			rows[len(rows)-1] = append(rows[len(rows)-1], button)
+			continue
+		}
+		rows = append(rows, []models.InlineKeyboardButton{button})
 	}
 	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}, nil
 }
@@ -242,13 +250,18 @@ func (c *Client) Send(ctx context.Context, to Target, out Out) (messageID int, e
 	defer cancel()
 	// ParseMode stays empty: the text is plain, so a customer called "<b>x</b>"
 	// is shown exactly so.
-	m, err := c.api.SendMessage(ctx, &tg.SendMessageParams{
+	params := &tg.SendMessageParams{
 		BusinessConnectionID: to.BusinessConnectionID,
 		ChatID:               to.ChatID,
 		MessageThreadID:      to.ThreadID,
 		Text:                 out.Text,
 		ReplyMarkup:          kb,
-	})
+	}
+	if to.ReplyTo != 0 {
+		// The answered message may have been deleted; the message still goes.
+		params.ReplyParameters = &models.ReplyParameters{MessageID: to.ReplyTo, AllowSendingWithoutReply: true}
+	}
+	m, err := c.api.SendMessage(ctx, params)
 	if err != nil {
 		return 0, c.classify(method, err)
 	}
