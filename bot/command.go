@@ -335,6 +335,22 @@ func ParseRefund(args string, currency orders.Currency) (code string, amount *in
 	return code, &v, nil
 }
 
+// ParseFee parses a shipping fee typed on its own, in major units as in ParseOrder:
+// "30000", "30k", "30.000 ₫", or "0" for free shipping.
+func ParseFee(raw string, currency orders.Currency) (int64, error) {
+	if err := checkCurrency(currency); err != nil {
+		return 0, err
+	}
+	if !utf8.ValidString(raw) {
+		return 0, invalid("the fee is not valid UTF-8")
+	}
+	v, msg := parseAmount("fee", raw, currency)
+	if msg != "" {
+		return 0, invalid("shipping: %s", msg)
+	}
+	return v, nil
+}
+
 // OrderUsage returns the help text for /order with an example in the currency's
 // notation, for replies to a command that did not parse.
 func OrderUsage(currency orders.Currency) string {
