@@ -34,9 +34,15 @@ type Draft struct {
 	// pressed; typed input edits it.
 	MessageID int      `json:"message_id,omitempty"`
 	Applied   []string `json:"applied,omitempty"`
-	// OrderCode is set once the order is created; the draft is then read-only.
+	// OrderCode is set once the order is created, Discarded once it is thrown
+	// away; either way the draft is then read-only, kept a little while so that a
+	// retried update finds it.
 	OrderCode string `json:"order_code,omitempty"`
+	Discarded bool   `json:"discarded,omitempty"`
 }
+
+// Closed reports whether the draft was turned into an order or discarded.
+func (d *Draft) Closed() bool { return d.OrderCode != "" || d.Discarded }
 
 // What a draft waits for the staff member to type.
 const (
@@ -149,6 +155,9 @@ func ParseDraftData(data string) (id, op string, index int, ok bool) {
 // the same draft) changes nothing; adding beyond the order limits is refused with an
 // EINVALID error that says why.
 func (d *Draft) Press(op string, index int) error {
+	if op == DraftOpAdd || op == DraftOpMore || op == DraftOpLess {
+		d.Awaiting = "" // a quantity button means the staff member moved on from typing
+	}
 	switch op {
 	case DraftOpAdd:
 		if index >= len(d.Offer) {
@@ -172,8 +181,10 @@ func (d *Draft) Press(op string, index int) error {
 		}
 	case DraftOpItem:
 		d.Awaiting = DraftAwaitItem
+		return nil
 	case DraftOpShipping:
 		d.Awaiting = DraftAwaitShipping
+		return nil
 	}
 	return nil
 }

@@ -29,7 +29,11 @@ type Handler struct {
 	// Clients returns the shop's bot; OperatorChat its operator group (0: none).
 	Clients      func(shopID string) (*Client, bool)
 	OperatorChat func(shopID string) int64
-	Logger       *slog.Logger
+	// Dialogs keeps guided-order drafts between button presses (in Redis when
+	// configured, so that any replica can take the next press); nil turns the
+	// guided /order off.
+	Dialogs bot.Dialogs
+	Logger  *slog.Logger
 }
 
 // HandleUpdate implements jobs.ChatHandler.
@@ -51,7 +55,10 @@ func (h *Handler) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders
 }
 
 func (h *Handler) message(ctx context.Context, shop *orders.Shop, key string, msg *models.Message) error {
-	if msg.From != nil && msg.From.IsBot {
+	if msg.From != nil && msg.From.IsBot && msg.SenderChat == nil {
+		// Bots, ours included. A message on behalf of a chat (an anonymous group
+		// administrator, a channel) also comes "from" one of Telegram's bots, and is
+		// a person's.
 		return nil
 	}
 	switch {
@@ -59,6 +66,8 @@ func (h *Handler) message(ctx context.Context, shop *orders.Shop, key string, ms
 		return h.customerMessage(ctx, shop, key, msg)
 	case h.OperatorChat != nil && msg.Chat.ID == h.OperatorChat(shop.ID) && msg.Chat.ID != 0:
 		return h.staffMessage(ctx, shop, key, msg)
+	case msg.Chat.Type == models.ChatTypeGroup || msg.Chat.Type == models.ChatTypeSupergroup:
+		return h.groupMessage(ctx, shop, key, msg)
 	}
 	return nil
 }
@@ -77,7 +86,9 @@ func (h *Handler) customerMessage(ctx context.Context, shop *orders.Shop, key st
 		return err
 	}
 	replies = append(replies, orders.Outbound{Direction: orders.DirectionStaff, Kind: orders.KindMirror, Text: mirror})
-	if cmd, ok := bot.ParseCommand(text); ok && cmd.Name == "start" {
+	cmd, isCmd := bot.ParseCommand(text)
+	start := isCmd && cmd.Name == "start"
+	if start {
 		welcome, err := h.Texts.Chat("welcome", view)
 		if err != nil {
 			return err
@@ -92,11 +103,15 @@ func (h *Handler) customerMessage(ctx context.Context, shop *orders.Shop, key st
 		}
 		replies = append(replies, orders.Outbound{Direction: orders.DirectionOut, Kind: orders.KindCardWarning, Text: warning})
 	}
-	_, _, err = h.Service.ReceiveMessage(ctx, shop.ID, orders.InboundMessage{
+	conv, _, err := h.Service.ReceiveMessage(ctx, shop.ID, orders.InboundMessage{
 		Channel: orders.ChannelTelegram, ExternalID: strconv.FormatInt(msg.Chat.ID, 10),
 		CustomerName: name, Key: key, Text: text,
 	}, replies...)
-	return err
+	if err != nil || !start || cmd.Args == "" {
+		return err
+	}
+	// Opened through an order's start link (t.me/<bot>?start=order_<code>).
+	return h.claim(ctx, shop, conv, key, cmd.Args)
 }
 
 // messageText is a message's text, or a short description of what else it carries.
@@ -136,6 +151,13 @@ func (h *Handler) staffMessage(ctx context.Context, shop *orders.Shop, key strin
 	}
 	text := messageText(msg)
 	cmd, isCmd := bot.ParseCommand(text)
+	if !isCmd && h.Dialogs != nil {
+		// A draft waiting for a typed item or fee takes the message; it is not for
+		// the customer.
+		if taken, err := h.draftInput(ctx, shop, conv, key, text); taken || err != nil {
+			return err
+		}
+	}
 	if isCmd {
 		username := ""
 		if client, ok := h.Clients(shop.ID); ok {
@@ -145,6 +167,9 @@ func (h *Handler) staffMessage(ctx context.Context, shop *orders.Shop, key strin
 		}
 		if !cmd.For(username) {
 			return nil // addressed to another bot in the group
+		}
+		if (cmd.Name == "order" || cmd.Name == "order_ship") && strings.TrimSpace(cmd.Args) == "" && h.Dialogs != nil {
+			return h.startDraft(ctx, shop, conv, key, cmd.Name == "order_ship")
 		}
 		reply, err := h.command(ctx, shop, conv, key, cmd, username)
 		if err != nil {
@@ -324,6 +349,12 @@ func (h *Handler) callback(ctx context.Context, shop *orders.Shop, key string, c
 	if orderID, ok := strings.CutPrefix(cq.Data, "ship:"); ok && inOperatorGroup {
 		var err error
 		if answer, err = h.shipFromButton(ctx, shop, key, orderID); err != nil {
+			return err
+		}
+	}
+	if id, op, index, ok := bot.ParseDraftData(cq.Data); ok && inOperatorGroup && h.Dialogs != nil {
+		var err error
+		if answer, err = h.draftPress(ctx, shop, client, key, cq.Message.Message, id, op, index); err != nil {
 			return err
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatpay/chatpay/bot"
+	dialogmemory "github.com/chatpay/chatpay/bot/dialog/memory"
+	dialogredis "github.com/chatpay/chatpay/bot/dialog/redis"
 	"github.com/chatpay/chatpay/bot/ratelimit/memory"
 	ratelimitredis "github.com/chatpay/chatpay/bot/ratelimit/redis"
 	"github.com/chatpay/chatpay/bot/telegram"
@@ -302,6 +304,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Texts:        pages,
 			Clients:      m.telegramClient,
 			OperatorChat: m.operatorChat,
+			Dialogs:      m.dialogs(),
 			Logger:       m.Logger.With("component", "telegram"),
 		}},
 		Limiter: m.limiter(),
@@ -443,6 +446,16 @@ func (m *Main) limiter() bot.Limiter {
 		return ratelimitredis.New(m.Redis, "")
 	}
 	return memory.New(memory.Options{})
+}
+
+// dialogs returns where chat dialogs (guided order drafts) are kept: in Redis when it
+// is configured, so that any replica can take a dialog's next step, in this process
+// otherwise.
+func (m *Main) dialogs() bot.Dialogs {
+	if m.Redis != nil {
+		return dialogredis.New(m.Redis, "")
+	}
+	return dialogmemory.New(dialogmemory.Options{})
 }
 
 // ready reports whether chatpay can serve: its store and, when configured, Redis

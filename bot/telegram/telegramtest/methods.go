@@ -309,13 +309,13 @@ func sendMessage(s *Server, _ context.Context, p params) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	replyTo := 0
+	replyTo, withoutReply := 0, false
 	if raw := p.str("reply_parameters"); raw != "" {
 		var rp models.ReplyParameters
 		if json.Unmarshal([]byte(raw), &rp) != nil {
 			return nil, badRequest("can't parse reply parameters JSON object")
 		}
-		replyTo = rp.MessageID
+		replyTo, withoutReply = rp.MessageID, rp.AllowSendingWithoutReply
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -330,10 +330,18 @@ func sendMessage(s *Server, _ context.Context, p params) (any, *apiError) {
 	m := &message{thread: thread, text: text, parseMode: pm, entities: ents, markup: kb, linkPreview: lp}
 	if replyTo != 0 {
 		r := c.byID[replyTo]
-		if r == nil || r.deleted {
+		switch {
+		case (r == nil || r.deleted) && withoutReply:
+			// allow_sending_without_reply: sent as an ordinary message.
+		case r == nil || r.deleted:
 			return nil, badRequest("message to be replied not found")
+		default:
+			m.replyTo = r
+			if m.thread == 0 && !c.info.IsForum {
+				// A reply to a comment joins the comment's thread.
+				m.thread = r.thread
+			}
 		}
-		m.replyTo = r
 	}
 	m, err = s.record("sendMessage", c, m)
 	if err != nil {
