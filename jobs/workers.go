@@ -342,9 +342,14 @@ func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.Proce
 		defer cancel()
 		return errors.Join(cause, svc.MarkChatUpdateProcessed(markCtx, u))
 	}
+	var limited *bot.RateLimitedError
 	switch {
 	case err == nil:
 		return done(nil)
+	case errors.As(err, &limited):
+		// The handler hit a platform limit (a draft's edit answered 429): handle
+		// the update again once the limit allows. Nothing it did twice repeats.
+		return river.JobSnooze(max(limited.After, chatOrderWait))
 	case bot.IsPermanent(err):
 		// Retrying cannot help (an update the handler cannot read); the update stays
 		// recorded for a person to look at.
