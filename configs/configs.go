@@ -87,9 +87,10 @@ type Shop struct {
 	// SendPaidConfirmation, true unless set to false, posts "You have successfully
 	// paid for order #CODE." to the customer's chat. Parse fills it in, so it is
 	// never nil in a loaded Config.
-	SendPaidConfirmation *bool     `yaml:"send_paid_confirmation"`
-	Gateways             Gateways  `yaml:"gateways"`
-	Telegram             *Telegram `yaml:"telegram"`
+	SendPaidConfirmation *bool      `yaml:"send_paid_confirmation"`
+	Gateways             Gateways   `yaml:"gateways"`
+	Telegram             *Telegram  `yaml:"telegram"`
+	Messenger            *Messenger `yaml:"messenger"`
 }
 
 // PaidConfirmation reports whether the shop sends the paid confirmation message.
@@ -129,6 +130,33 @@ type Telegram struct {
 	WebhookSecret string `yaml:"webhook_secret"`
 	// OperatorChatID is the forum supergroup where staff work; 0 means none.
 	OperatorChatID int64 `yaml:"operator_chat_id"`
+}
+
+// Messenger configures a shop's Facebook Page on Messenger.
+type Messenger struct {
+	PageID          string `yaml:"page_id"`
+	PageAccessToken string `yaml:"page_access_token"`
+	// AppSecret signs Meta's webhooks (X-Hub-Signature-256) and chatpay's calls
+	// (appsecret_proof).
+	AppSecret string `yaml:"app_secret"`
+	// VerifyToken answers the webhook subscription handshake (hub.verify_token).
+	VerifyToken string `yaml:"verify_token"`
+	// AppID is chatpay's Meta app: echoes of messages it sent carry it, and are
+	// told apart from what staff type in the Page inbox.
+	AppID string `yaml:"app_id"`
+	// APIURL and APIVersion locate the Graph API; tests point APIURL at an emulator.
+	APIURL     string `yaml:"api_url"`
+	APIVersion string `yaml:"api_version"`
+	// PaidTemplate is an approved utility message template for the paid
+	// confirmation outside the 24-hour window; without one, the confirmation is
+	// not sent then and the owner is told.
+	PaidTemplate *MessengerTemplate `yaml:"paid_template"`
+}
+
+// MessengerTemplate names an approved Messenger utility message template.
+type MessengerTemplate struct {
+	Name     string `yaml:"name"`
+	Language string `yaml:"language"`
 }
 
 // Duration is a time.Duration written as "90s" or "2m" in YAML.
@@ -271,6 +299,15 @@ func (c *Config) normalize() {
 				t.Mode = "polling"
 			}
 		}
+		if m := s.Messenger; m != nil {
+			if m.APIURL == "" {
+				m.APIURL = "https://graph.facebook.com"
+			}
+			m.APIURL = strings.TrimRight(m.APIURL, "/")
+			if m.APIVersion == "" {
+				m.APIVersion = "v21.0"
+			}
+		}
 	}
 }
 
@@ -284,12 +321,14 @@ var (
 	logFormats    = []string{"auto", "json", "text"}
 	telegramModes = []string{"polling", "webhook"}
 
-	shopIDPattern      = regexp.MustCompile(`^[a-z0-9-]+$`)
-	tgSecretPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-	minAPIKeyLen       = 24
-	maxShopIDLen       = 64
-	secretKeyLen       = 32
-	secretKeyEncodings = []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding}
+	shopIDPattern       = regexp.MustCompile(`^[a-z0-9-]+$`)
+	tgSecretPattern     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	graphIDPattern      = regexp.MustCompile(`^[0-9]{1,32}$`)
+	graphVersionPattern = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
+	minAPIKeyLen        = 24
+	maxShopIDLen        = 64
+	secretKeyLen        = 32
+	secretKeyEncodings  = []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding}
 )
 
 // Validate checks every value and returns the first problem, naming its key.
@@ -411,6 +450,32 @@ func (c *Config) validateShop(i int, ids map[string]bool, keyOwner map[string]st
 		}
 		if t.WebhookSecret != "" && !tgSecretPattern.MatchString(t.WebhookSecret) {
 			return errorf(tp+".webhook_secret", "must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+		}
+	}
+	if m := s.Messenger; m != nil {
+		mp := p + ".messenger"
+		for _, f := range []struct{ key, value string }{
+			{"page_id", m.PageID}, {"page_access_token", m.PageAccessToken}, {"app_secret", m.AppSecret},
+			{"verify_token", m.VerifyToken}, {"app_id", m.AppID},
+		} {
+			if strings.TrimSpace(f.value) == "" {
+				return errorf(mp+"."+f.key, "required")
+			}
+		}
+		if !graphIDPattern.MatchString(m.PageID) {
+			return errorf(mp+".page_id", "must be the page's numeric id, got %q", m.PageID)
+		}
+		if !graphIDPattern.MatchString(m.AppID) {
+			return errorf(mp+".app_id", "must be the app's numeric id, got %q", m.AppID)
+		}
+		if err := checkBaseURL(m.APIURL); err != "" {
+			return errorf(mp+".api_url", "%s", err)
+		}
+		if !graphVersionPattern.MatchString(m.APIVersion) {
+			return errorf(mp+".api_version", "must look like v21.0, got %q", m.APIVersion)
+		}
+		if t := m.PaidTemplate; t != nil && (t.Name == "" || t.Language == "") {
+			return errorf(mp+".paid_template", "needs both name and language")
 		}
 	}
 	return nil

@@ -376,7 +376,7 @@ func TestStrict(t *testing.T) {
 		{"unknown nested key", "http:\n  adr: x\n",
 			"config: http.adr: unknown key (expected one of addr, public_url, shutdown_timeout)"},
 		{"unknown shop key", "shops:\n  - id: a\n    colour: red\n",
-			"config: shops[0].colour: unknown key (expected one of id, name, currency, locale, display_toman, api_keys, send_paid_confirmation, gateways, telegram)"},
+			"config: shops[0].colour: unknown key (expected one of id, name, currency, locale, display_toman, api_keys, send_paid_confirmation, gateways, telegram, messenger)"},
 		{"unknown gateway", "shops:\n  - id: a\n    gateways:\n      paypal: {}\n",
 			"config: shops[0].gateways.paypal: unknown key (expected one of sandbox)"},
 		{"string for a mapping", "http: localhost\n",
@@ -520,6 +520,20 @@ func TestValidate(t *testing.T) {
 			"config: shops[0].telegram.webhook_secret: required in webhook mode"},
 		{"telegram secret with bad characters", func(c *configs.Config) { c.Shops[0].Telegram.WebhookSecret = "a b" },
 			"config: shops[0].telegram.webhook_secret: must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)"},
+		{"messenger without an app secret", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.AppSecret = "" },
+			"config: shops[1].messenger.app_secret: required"},
+		{"messenger without a verify token", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.VerifyToken = " " },
+			"config: shops[1].messenger.verify_token: required"},
+		{"messenger page id", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.PageID = "my-page" },
+			`config: shops[1].messenger.page_id: must be the page's numeric id, got "my-page"`},
+		{"messenger api version", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.APIVersion = "21" },
+			`config: shops[1].messenger.api_version: must look like v21.0, got "21"`},
+		{"messenger api url", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.APIURL = "graph.facebook.com" },
+			`config: shops[1].messenger.api_url: must be an absolute http:// or https:// URL, got "graph.facebook.com"`},
+		{"messenger template without a language", func(c *configs.Config) {
+			c.Shops[1].Messenger = messenger()
+			c.Shops[1].Messenger.PaidTemplate = &configs.MessengerTemplate{Name: "order_paid"}
+		}, "config: shops[1].messenger.paid_template: needs both name and language"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -663,4 +677,38 @@ func FuzzParse(f *testing.F) {
 			require.NotNil(t, s.SendPaidConfirmation)
 		}
 	})
+}
+
+// messenger is a valid, normalised messenger block.
+func messenger() *configs.Messenger {
+	return &configs.Messenger{PageID: "1234567890", PageAccessToken: "EAAB-token", AppSecret: "app-secret",
+		VerifyToken: "verify-me", AppID: "987654321", APIURL: "https://graph.facebook.com", APIVersion: "v21.0"}
+}
+
+func TestMessengerBlock(t *testing.T) {
+	t.Parallel()
+	yaml := `
+shops:
+  - id: shop1
+    name: Shop
+    currency: VND
+    locale: vi
+    api_keys: ["` + key1 + `"]
+    messenger:
+      page_id: "1234567890"
+      page_access_token: "${PAGE_TOKEN}"
+      app_secret: s3cret
+      verify_token: v3rify
+      app_id: "987654321"
+      paid_template: {name: order_paid, language: vi}
+`
+	env := map[string]string{"PAGE_TOKEN": "EAAB-from-env"}
+	c, err := configs.Parse([]byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	require.NoError(t, c.Validate())
+	m := c.Shops[0].Messenger
+	require.Equal(t, "EAAB-from-env", m.PageAccessToken)
+	require.Equal(t, "https://graph.facebook.com", m.APIURL, "the default")
+	require.Equal(t, "v21.0", m.APIVersion, "the default")
+	require.Equal(t, &configs.MessengerTemplate{Name: "order_paid", Language: "vi"}, m.PaidTemplate)
 }
