@@ -77,12 +77,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	name := "file:" + (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
 
-	var err error
-	s.writer, err = sql.Open("sqlite", name+"?_txlock=immediate"+
+	// The writer's connection keeps every query it runs prepared (stmtConn): River's
+	// job queries run on it too, and parsing them anew for each job held the write
+	// lock longer than running them.
+	wc, err := sqlite.NewConnector(name + "?_txlock=immediate" +
 		"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, s.closeAfter(fmt.Errorf("sqlite: open writer: %w", err))
 	}
+	s.writer = sql.OpenDB(stmtConnector{base: wc, size: connStmts})
 	s.writer.SetMaxOpenConns(1)
 	s.writer.SetMaxIdleConns(1)
 	// The writer connects first, so the file exists and is in WAL mode before any
