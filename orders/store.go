@@ -60,6 +60,11 @@ type Store interface {
 	// ChatUpdateWaiting reports whether an update of u's chat with a smaller id is not
 	// processed yet (u must then wait for it).
 	ChatUpdateWaiting(ctx context.Context, u *ChatUpdate) (bool, error)
+	// ChatUpdateToHandle is ChatUpdate and ChatUpdateWaiting in one read, from one
+	// snapshot: the update, and whether an update of its chat with a smaller id is
+	// not processed yet. The job that handles an update asks both for every update,
+	// so one round trip instead of two is worth an extra method.
+	ChatUpdateToHandle(ctx context.Context, shopID, source string, updateID int64) (u *ChatUpdate, waiting bool, err error)
 	// ChatOffset returns where long polling of source resumes, 0 when it never ran.
 	ChatOffset(ctx context.Context, shopID, source string) (int64, error)
 

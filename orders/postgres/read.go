@@ -441,6 +441,31 @@ func (s *Store) ChatUpdateWaiting(ctx context.Context, u *orders.ChatUpdate) (bo
 	return found, err
 }
 
+// ChatUpdateToHandle returns a recorded chat update and whether an earlier update of
+// its chat is unprocessed, in one round trip.
+func (s *Store) ChatUpdateToHandle(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, bool, error) {
+	var waiting bool
+	u, err := getOne(ctx, s.pool, func(row pgx.Row) (*orders.ChatUpdate, error) {
+		var u orders.ChatUpdate
+		if err := row.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &u.ReceivedAt, &u.Chat, &u.ProcessedAt, &waiting); err != nil {
+			return nil, err
+		}
+		u.ReceivedAt = u.ReceivedAt.UTC()
+		if u.ProcessedAt != nil {
+			p := u.ProcessedAt.UTC()
+			u.ProcessedAt = &p
+		}
+		return &u, nil
+	}, `SELECT u.shop_id, u.source, u.update_id, u.payload, u.received_at, u.chat, u.processed_at,
+		u.chat <> '' AND EXISTS (SELECT 1 FROM chat_updates e WHERE e.shop_id = u.shop_id AND e.source = u.source
+			AND e.chat = u.chat AND e.update_id < u.update_id AND e.processed_at IS NULL)
+		FROM chat_updates u WHERE u.shop_id = $1 AND u.source = $2 AND u.update_id = $3`, shopID, source, updateID)
+	if err != nil {
+		return nil, false, err
+	}
+	return u, waiting, nil
+}
+
 // ChatOffset returns where long polling of source resumes, 0 when it never ran.
 func (s *Store) ChatOffset(ctx context.Context, shopID, source string) (int64, error) {
 	var next int64

@@ -145,6 +145,31 @@ func (s *Store) ChatUpdateWaiting(ctx context.Context, u *orders.ChatUpdate) (bo
 	return found == 1, nil
 }
 
+// ChatUpdateToHandle returns a recorded chat update and whether an earlier update of
+// its chat is unprocessed, in one statement.
+func (s *Store) ChatUpdateToHandle(ctx context.Context, shopID, source string, updateID int64) (*orders.ChatUpdate, bool, error) {
+	var waiting bool
+	u, err := getOne(ctx, s.rq, "chat update", func(r scanner) (*orders.ChatUpdate, error) {
+		var (
+			u         orders.ChatUpdate
+			received  int64
+			processed sql.NullInt64
+		)
+		if err := r.Scan(&u.ShopID, &u.Source, &u.UpdateID, &u.Payload, &received, &u.Chat, &processed, &waiting); err != nil {
+			return nil, err
+		}
+		u.ReceivedAt, u.ProcessedAt = fromMicros(received), fromNullMicros(processed)
+		return &u, nil
+	}, `SELECT u.shop_id, u.source, u.update_id, u.payload, u.received_at, u.chat, u.processed_at,
+		u.chat <> '' AND EXISTS (SELECT 1 FROM chat_updates e WHERE e.shop_id = u.shop_id AND e.source = u.source
+			AND e.chat = u.chat AND e.update_id < u.update_id AND e.processed_at IS NULL)
+		FROM chat_updates u WHERE u.shop_id = ? AND u.source = ? AND u.update_id = ?`, shopID, source, updateID)
+	if err != nil {
+		return nil, false, err
+	}
+	return u, waiting, nil
+}
+
 // ChatOffset returns where long polling of source resumes, 0 when it never ran.
 func (s *Store) ChatOffset(ctx context.Context, shopID, source string) (int64, error) {
 	var next int64

@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"QueuedBefore", testQueuedBefore},
 		{"RaceChatUpdate", testRaceChatUpdate},
 		{"ChatUpdateOrder", testChatUpdateOrder},
+		{"ChatUpdateToHandle", testChatUpdateToHandle},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 	}
 	for _, tt := range tests {
@@ -1680,4 +1681,57 @@ func testChatUpdateOrder(t *testing.T, h Harness) {
 
 	err = h.Store.InTx(ctx, func(tx orders.Tx) error { return tx.MarkChatUpdateProcessed(ctx, shopB, "telegram:3", 10, at(9)) })
 	require.ErrorIs(t, err, orders.ErrNotFound, "another shop's update")
+}
+
+// testChatUpdateToHandle checks that ChatUpdateToHandle reads what ChatUpdate and
+// ChatUpdateWaiting read, as the chat's updates are processed.
+func testChatUpdateToHandle(t *testing.T, h Harness) {
+	ctx := context.Background()
+	up := func(id int64, chat string) *orders.ChatUpdate {
+		u := chatUpdate(shopA, "telegram:4", id)
+		u.Chat = chat
+		return u
+	}
+	first, second, third, other, none := up(20, "c1"), up(21, "c1"), up(22, "c1"), up(23, "c2"), up(24, "")
+	// Another shop's and another bot's unprocessed updates of the same chat never
+	// hold these back.
+	elsewhere := []*orders.ChatUpdate{chatUpdate(shopB, "telegram:4", 1), chatUpdate(shopA, "telegram:5", 1)}
+	for _, u := range elsewhere {
+		u.Chat = "c1"
+	}
+	inTx(t, h, func(tx orders.Tx) error {
+		_, err := tx.InsertChatUpdates(ctx, append([]*orders.ChatUpdate{first, second, third, other, none}, elsewhere...))
+		return err
+	})
+	check := func(u *orders.ChatUpdate, wantWaiting bool, msg string) {
+		t.Helper()
+		got, waiting, err := h.Store.ChatUpdateToHandle(ctx, u.ShopID, u.Source, u.UpdateID)
+		require.NoError(t, err)
+		alone, err := h.Store.ChatUpdate(ctx, u.ShopID, u.Source, u.UpdateID)
+		require.NoError(t, err)
+		require.Equal(t, alone, got, "the same update as ChatUpdate reads")
+		w, err := h.Store.ChatUpdateWaiting(ctx, alone)
+		require.NoError(t, err)
+		require.Equal(t, w, waiting, "the same answer as ChatUpdateWaiting")
+		require.Equal(t, wantWaiting, waiting, msg)
+	}
+	check(first, false, "the chat's first update")
+	check(second, true, "an earlier update of the chat is not processed")
+	check(third, true, "two earlier updates are not processed")
+	check(other, false, "another chat")
+	check(none, false, "an update without a chat never waits")
+
+	inTx(t, h, func(tx orders.Tx) error { return tx.MarkChatUpdateProcessed(ctx, shopA, "telegram:4", 20, at(9)) })
+	check(first, false, "processed")
+	check(second, false, "its earlier update is processed")
+	check(third, true, "the update before it is not")
+	got, _, err := h.Store.ChatUpdateToHandle(ctx, shopA, "telegram:4", 20)
+	require.NoError(t, err)
+	require.NotNil(t, got.ProcessedAt)
+	require.Equal(t, at(9), *got.ProcessedAt)
+
+	_, _, err = h.Store.ChatUpdateToHandle(ctx, shopB, "telegram:4", 20)
+	requireNotFound(t, err)
+	_, _, err = h.Store.ChatUpdateToHandle(ctx, shopA, "telegram:4", 999)
+	requireNotFound(t, err)
 }
