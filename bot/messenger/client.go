@@ -278,7 +278,7 @@ type (
 // buttons) fails with a bot.PermanentError before any call.
 func (c *Client) Send(ctx context.Context, psid string, out Out, opts SendOptions) (messageID string, err error) {
 	const op = "send"
-	if !numericID.MatchString(psid) {
+	if !validPSID(psid) {
 		return "", invalid(op, fmt.Sprintf("%q is not a page-scoped id.", psid))
 	}
 	mt := opts.MessagingType
@@ -304,7 +304,7 @@ func (c *Client) Send(ctx context.Context, psid string, out Out, opts SendOption
 // utility messages reach a person outside the 24-hour window.
 func (c *Client) SendUtility(ctx context.Context, psid string, tmpl UtilityTemplate) (string, error) {
 	const op = "send utility"
-	if !numericID.MatchString(psid) {
+	if !validPSID(psid) {
 		return "", invalid(op, fmt.Sprintf("%q is not a page-scoped id.", psid))
 	}
 	msg, err := utilityMessage(op, tmpl)
@@ -337,6 +337,15 @@ func (c *Client) PrivateReply(ctx context.Context, commentID string, out Out) (r
 		return "", "", err
 	}
 	return resp.RecipientID, resp.MessageID, nil
+}
+
+// validPSID accepts what can be a page-scoped id. Meta's are digits, but the id
+// only travels in the JSON body, so anything short and printable is passed on
+// and Meta judges it.
+func validPSID(psid string) bool {
+	return psid != "" && len(psid) <= 64 && !strings.ContainsFunc(psid, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == utf8.RuneError
+	})
 }
 
 // message builds the Send API message for out: text alone, or a button template.

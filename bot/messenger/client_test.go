@@ -234,7 +234,7 @@ func TestSendRefusesBeforeCalling(t *testing.T) {
 		"neither link nor data":  {testPSID, messenger.Out{Text: "x", Buttons: []orders.Button{{Label: "a"}}}, messenger.SendOptions{}, "neither"},
 		"javascript link":        {testPSID, messenger.Out{Text: "x", Buttons: []orders.Button{{Label: "a", URL: "javascript:alert(1)"}}}, messenger.SendOptions{}, "not an http"},
 		"payload too long":       {testPSID, messenger.Out{Text: "x", Buttons: []orders.Button{{Label: "a", Data: strings.Repeat("d", 1001)}}}, messenger.SendOptions{}, "1000 characters"},
-		"bad psid":               {"me", messenger.Out{Text: "x"}, messenger.SendOptions{}, "page-scoped id"},
+		"bad psid":               {"my psid", messenger.Out{Text: "x"}, messenger.SendOptions{}, "page-scoped id"},
 		"message tag":            {testPSID, messenger.Out{Text: "x"}, messenger.SendOptions{MessagingType: "MESSAGE_TAG"}, "not supported"},
 	}
 	for name, tc := range cases {

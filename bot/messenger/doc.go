@@ -78,6 +78,8 @@
 //     minute); Meta documents no figure.
 //   - Text limits are counted in runes: 2000 for a text message, 640 above
 //     buttons, 20 for a button title. Meta says "characters".
+//   - Page and app ids must be digits, as all of Meta's are; a PSID is passed
+//     on as given (short, printable) and Meta judges it.
 //   - A feed comment is reported only for verb "add"; edits and removals are
 //     skipped. Items in entry[].standby (threads another app owns) are skipped.
 package messenger
