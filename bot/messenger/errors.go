@@ -34,14 +34,17 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("messenger " + e.Op + ": ")
+	msg := e.Message
 	if e.Code != 0 {
 		fmt.Fprintf(&b, "(#%d", e.Code)
 		if e.Subcode != 0 {
 			fmt.Fprintf(&b, "/%d", e.Subcode)
 		}
 		b.WriteString(") ")
+		// Meta's messages often start with the code already.
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("(#%d) ", e.Code))
 	}
-	b.WriteString(e.Message)
+	b.WriteString(msg)
 	if e.Type != "" {
 		b.WriteString(" [" + e.Type + "]")
 	}

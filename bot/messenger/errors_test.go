@@ -218,5 +218,6 @@ func TestPermanentErrorKeepsTheAPIError(t *testing.T) {
 	require.Equal(t, 10900, api.Code)
 	require.Equal(t, "private reply", api.Op)
 	require.Contains(t, err.Error(), "fbtrace_id=Zz")
-	require.Contains(t, err.Error(), "(#10900)")
+	require.Contains(t, err.Error(), "(#10900) Activity already replied to")
+	require.Equal(t, 1, strings.Count(err.Error(), "(#10900)"), err.Error())
 }
