@@ -32,7 +32,8 @@
 //     cant reply to this activity" are listed on the page/messages reference.
 //     https://developers.facebook.com/docs/messenger-platform/discovery/private-replies
 //   - appsecret_proof: hex HMAC-SHA256 of the access token keyed with the app
-//     secret, sent as a parameter next to the token.
+//     secret, sent as a parameter next to the token (the page's text as quoted
+//     by SDKs that implement it; the part we could read does not show it).
 //     https://developers.facebook.com/docs/graph-api/guides/secure-requests
 //   - Errors: {"error": {message, type, code, error_subcode, fbtrace_id}};
 //     codes 1 and 2 are temporary, 4 and 17 throttling, 10 and 200–299
@@ -44,12 +45,15 @@
 //     https://developers.facebook.com/docs/messenger-platform/error-codes
 //   - Rate limits: throttling codes 4 (application), 17 (account), 32 (page)
 //     and 613 (custom); requests with a page access token count under Business
-//     Use Case limits, whose X-Business-Use-Case-Usage header carries
-//     estimated_time_to_regain_access in minutes. Meta sends no retry_after.
+//     Use Case limits. The code table was read in a copy of that page; the
+//     X-Business-Use-Case-Usage header and its estimated_time_to_regain_access
+//     (minutes) are from memory of it, not re-read. Meta sends no retry_after.
 //     https://developers.facebook.com/docs/graph-api/overview/rate-limiting
 //   - Webhooks: the GET verification carries hub.mode=subscribe,
-//     hub.verify_token and hub.challenge (an int to echo back); deliveries are
-//     signed with SHA-256 in X-Hub-Signature-256 as "sha256=<hex>".
+//     hub.verify_token and hub.challenge (an int to echo back), as read;
+//     deliveries are signed with HMAC-SHA256 of the raw body in
+//     X-Hub-Signature-256 as "sha256=<hex>" (the older SHA-1 wording of the
+//     page was read, the SHA-256 one through integrators' descriptions).
 //     https://developers.facebook.com/docs/graph-api/webhooks/getting-started
 //   - messages: entry[].messaging[] items {sender.id (PSID), recipient.id
 //     (page), timestamp (ms), message {mid, text, quick_reply.payload,
