@@ -29,7 +29,13 @@ type Draft struct {
 	ShippingFee int64         `json:"shipping_fee,omitempty"`
 	// Awaiting is what the staff member's next message is read as: DraftAwaitItem,
 	// DraftAwaitShipping, or "" when messages go to the customer as usual.
-	Awaiting string `json:"awaiting,omitempty"`
+	// AwaitingSince (Unix seconds) lets the mode lapse.
+	Awaiting      string `json:"awaiting,omitempty"`
+	AwaitingSince int64  `json:"awaiting_since,omitempty"`
+	// Rev counts the changes applied. The − and + buttons carry it, because their
+	// index names a line of the keyboard they were on: after a change (a double
+	// tap), the same index may name another line.
+	Rev int `json:"rev,omitempty"`
 	// MessageID is the chat message showing the draft, once a button on it was
 	// pressed; typed input edits it.
 	MessageID int      `json:"message_id,omitempty"`
@@ -65,6 +71,9 @@ const (
 	draftDataPrefix = "dlg:"
 	// MaxDraftOffer is how many recent items a draft offers as buttons.
 	MaxDraftOffer = 6
+	// MaxDraftLines keeps a draft's message and keyboard within Telegram's limits
+	// (4,096 characters, about 100 buttons).
+	MaxDraftLines = 20
 	// draftApplied is how many applied update keys a draft remembers; updates of
 	// one chat are handled in order, so only the latest few can come again.
 	draftApplied = 16
@@ -107,8 +116,10 @@ func (d *Draft) Seen(key string) bool {
 	return false
 }
 
-// MarkApplied records an applied update key, keeping the latest few.
+// MarkApplied records an applied update key, keeping the latest few, and counts a
+// change.
 func (d *Draft) MarkApplied(key string) {
+	d.Rev++
 	d.Applied = append(d.Applied, key)
 	if len(d.Applied) > draftApplied {
 		d.Applied = d.Applied[len(d.Applied)-draftApplied:]
@@ -124,31 +135,52 @@ func (d *Draft) Total() int64 {
 	return t
 }
 
+// DraftPress is a pressed draft button: "dlg:<draft id>:<op>" or, for the
+// quantity buttons, "dlg:<draft id>:<op>:<index>:<rev>".
+type DraftPress struct {
+	ID    string
+	Op    string
+	Index int
+	Rev   int
+}
+
 // ParseDraftData parses a draft button's callback data.
-func ParseDraftData(data string) (id, op string, index int, ok bool) {
+func ParseDraftData(data string) (DraftPress, bool) {
 	rest, ok := strings.CutPrefix(data, draftDataPrefix)
 	if !ok {
-		return "", "", 0, false
+		return DraftPress{}, false
 	}
 	parts := strings.Split(rest, ":")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" {
-		return "", "", 0, false
+	if len(parts) < 2 || parts[0] == "" {
+		return DraftPress{}, false
 	}
-	id, op = parts[0], parts[1]
-	switch op {
+	p := DraftPress{ID: parts[0], Op: parts[1]}
+	switch p.Op {
 	case DraftOpAdd, DraftOpMore, DraftOpLess:
-		if len(parts) != 3 {
-			return "", "", 0, false
+		if len(parts) != 4 {
+			return DraftPress{}, false
 		}
 		n, err := strconv.Atoi(parts[2])
 		if err != nil || n < 0 || n >= maxOrderItems {
-			return "", "", 0, false
+			return DraftPress{}, false
 		}
-		return id, op, n, true
+		rev, err := strconv.Atoi(parts[3])
+		if err != nil || rev < 0 {
+			return DraftPress{}, false
+		}
+		p.Index, p.Rev = n, rev
+		return p, true
 	case DraftOpItem, DraftOpShipping, DraftOpCreate, DraftOpDiscard:
-		return id, op, 0, len(parts) == 2
+		return p, len(parts) == 2
 	}
-	return "", "", 0, false
+	return DraftPress{}, false
+}
+
+// Stale reports whether a press came from a keyboard older than the draft, for
+// the buttons whose meaning depends on it (− and + name a line by its position).
+// An offered item is the same item on every keyboard.
+func (d *Draft) Stale(p DraftPress) bool {
+	return (p.Op == DraftOpMore || p.Op == DraftOpLess) && p.Rev != d.Rev
 }
 
 // Press applies a quantity button. A stale index (the keyboard of an older state of
@@ -205,8 +237,8 @@ func (d *Draft) AddItems(items []orders.Item) error {
 			}
 		}
 		if !merged {
-			if len(lines) >= maxOrderItems {
-				return invalid("an order has at most %d items", maxOrderItems)
+			if len(lines) >= MaxDraftLines {
+				return invalid("a draft has at most %d lines; type longer orders with /order", MaxDraftLines)
 			}
 			lines = append(lines, it)
 		}
@@ -242,6 +274,9 @@ func (d *Draft) Buttons(labels DraftLabels, money func(int64) string) []orders.B
 		s := draftDataPrefix + d.ID + ":" + op
 		for _, n := range i {
 			s += ":" + strconv.Itoa(n)
+		}
+		if op == DraftOpMore || op == DraftOpLess || op == DraftOpAdd {
+			s += ":" + strconv.Itoa(d.Rev)
 		}
 		return s
 	}

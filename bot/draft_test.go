@@ -34,10 +34,11 @@ func TestDraft(t *testing.T) {
 
 	press := func(data string) {
 		t.Helper()
-		id, op, i, ok := bot.ParseDraftData(data)
+		p, ok := bot.ParseDraftData(data)
 		require.True(t, ok, data)
-		require.Equal(t, d.ID, id)
-		require.NoError(t, d.Press(op, i))
+		require.Equal(t, d.ID, p.ID)
+		require.False(t, d.Stale(p), data)
+		require.NoError(t, d.Press(p.Op, p.Index))
 	}
 	press(bs[0].Data) // + Áo thun
 	press(bs[0].Data) // again: a stale button adds from the offer, merged into the line
@@ -61,6 +62,24 @@ func TestDraft(t *testing.T) {
 	}
 	require.Empty(t, d.Lines)
 	require.NoError(t, d.Press(bot.DraftOpLess, 0), "a stale index changes nothing")
+
+	// A double tap on − from one keyboard: the second press is stale once the first
+	// is applied, so it cannot take away the line that moved into its place.
+	require.NoError(t, d.AddItems([]orders.Item{{Name: "A", Quantity: 1, UnitPrice: 1}, {Name: "B", Quantity: 1, UnitPrice: 1}}))
+	less := d.Buttons(draftLabels, money)[0].Data
+	first, ok := bot.ParseDraftData(less)
+	require.True(t, ok)
+	require.False(t, d.Stale(first))
+	require.NoError(t, d.Press(first.Op, first.Index))
+	d.MarkApplied("tap-1")
+	require.True(t, d.Stale(first), "the same button again")
+	require.Equal(t, "B", d.Lines[0].Name)
+	added, _ := bot.ParseDraftData(d.Buttons(draftLabels, money)[2].Data)
+	require.Equal(t, bot.DraftOpAdd, added.Op)
+	d.MarkApplied("tap-2")
+	require.False(t, d.Stale(added), "an offered item is the same on every keyboard")
+	require.NoError(t, d.Press(bot.DraftOpLess, 0))
+	require.Empty(t, d.Lines)
 
 	// Typing an item or the fee is a mode the next message answers.
 	require.NoError(t, d.Press(bot.DraftOpItem, 0))
@@ -89,28 +108,28 @@ func TestDraft(t *testing.T) {
 
 func TestParseDraftData(t *testing.T) {
 	t.Parallel()
-	for _, bad := range []string{"", "dlg:", "dlg:abc", "dlg::ok", "dlg:abc:a", "dlg:abc:a:x", "dlg:abc:a:-1", "dlg:abc:a:100", "dlg:abc:ok:1", "dlg:abc:zz", "ship:123", "dlg:abc:a:1:2"} {
-		_, _, _, ok := bot.ParseDraftData(bad)
+	for _, bad := range []string{"", "dlg:", "dlg:abc", "dlg::ok", "dlg:abc:a", "dlg:abc:a:1", "dlg:abc:a:x:1", "dlg:abc:a:-1:0", "dlg:abc:a:100:0", "dlg:abc:d:1:-1", "dlg:abc:d:1:x", "dlg:abc:ok:1", "dlg:abc:zz", "ship:123", "dlg:abc:a:1:2:3"} {
+		_, ok := bot.ParseDraftData(bad)
 		require.False(t, ok, bad)
 	}
-	id, op, i, ok := bot.ParseDraftData("dlg:abc:d:7")
+	p, ok := bot.ParseDraftData("dlg:abc:d:7:3")
 	require.True(t, ok)
-	require.Equal(t, []any{"abc", bot.DraftOpLess, 7}, []any{id, op, i})
+	require.Equal(t, bot.DraftPress{ID: "abc", Op: bot.DraftOpLess, Index: 7, Rev: 3}, p)
 }
 
 func FuzzParseDraftData(f *testing.F) {
-	for _, s := range []string{"dlg:abc:a:1", "dlg:abc:ok", "dlg:x:d:99", "dlg::", "ship:1"} {
+	for _, s := range []string{"dlg:abc:a:1:0", "dlg:abc:ok", "dlg:x:d:99:4", "dlg::", "ship:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		id, op, i, ok := bot.ParseDraftData(data)
+		p, ok := bot.ParseDraftData(data)
 		if !ok {
 			return
 		}
-		require.NotEmpty(t, id)
-		require.GreaterOrEqual(t, i, 0)
+		require.NotEmpty(t, p.ID)
+		require.GreaterOrEqual(t, p.Index, 0)
 		d := bot.NewDraft("k", false, []orders.Item{{Name: "a", UnitPrice: 1}})
-		require.NoError(t, d.Press(op, i))
+		require.NoError(t, d.Press(p.Op, p.Index))
 	})
 }
 

@@ -130,6 +130,10 @@ type Telegram struct {
 	WebhookSecret string `yaml:"webhook_secret"`
 	// OperatorChatID is the forum supergroup where staff work; 0 means none.
 	OperatorChatID int64 `yaml:"operator_chat_id"`
+	// SalesGroups are the groups (such as the discussion group of the shop's
+	// channel) whose administrators may sell by answering comments with /order.
+	// Anyone can add a bot to a group; in groups not listed, it sells nothing.
+	SalesGroups []int64 `yaml:"sales_groups"`
 }
 
 // Messenger configures a shop's Facebook Page on Messenger.
@@ -450,6 +454,11 @@ func (c *Config) validateShop(i int, ids map[string]bool, keyOwner map[string]st
 		}
 		if t.WebhookSecret != "" && !tgSecretPattern.MatchString(t.WebhookSecret) {
 			return errorf(tp+".webhook_secret", "must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+		}
+		for j, g := range t.SalesGroups {
+			if g >= 0 {
+				return errorf(fmt.Sprintf("%s.sales_groups[%d]", tp, j), "must be a group's chat id, which is negative, got %d", g)
+			}
 		}
 	}
 	if m := s.Messenger; m != nil {

@@ -520,6 +520,8 @@ func TestValidate(t *testing.T) {
 			"config: shops[0].telegram.webhook_secret: required in webhook mode"},
 		{"telegram secret with bad characters", func(c *configs.Config) { c.Shops[0].Telegram.WebhookSecret = "a b" },
 			"config: shops[0].telegram.webhook_secret: must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)"},
+		{"telegram sales group", func(c *configs.Config) { c.Shops[0].Telegram.SalesGroups = []int64{-100123, 42} },
+			"config: shops[0].telegram.sales_groups[1]: must be a group's chat id, which is negative, got 42"},
 		{"messenger without an app secret", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.AppSecret = "" },
 			"config: shops[1].messenger.app_secret: required"},
 		{"messenger without a verify token", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.VerifyToken = " " },

@@ -26,6 +26,7 @@ func (s *Service) ReachableConversation(ctx context.Context, shopID, channel, ex
 // claimed=false, so a retried update or a second tap sends no second card.
 func (s *Service) ClaimOrder(ctx context.Context, shopID, orderID string, conv *Conversation) (o *Order, claimed bool, err error) {
 	o, err = s.update(ctx, shopID, orderID, func(tx Tx, shop *Shop, o *Order) error {
+		claimed = false // in case the transaction is retried
 		switch {
 		case o.Customer.Channel != conv.Channel || o.Customer.ExternalID != conv.ExternalID || conv.ShopID != shop.ID:
 			return Errorf(ENOTFOUND, "No order #%s is waiting for you.", o.Code)

@@ -14,7 +14,7 @@ var chatKinds = []string{
 	"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
 	"refund_ok", "not_found", "orders_list", "help", "error", "not_in_topic",
 	"business_window_closed", "group_order_sent", "group_order_start", "group_reply_needed",
-	"claim_not_found", "order_draft", "draft_hint_pick", "draft_hint_item", "draft_hint_shipping",
+	"claim_not_found", "claim_closed", "order_draft", "draft_hint_pick", "draft_hint_item", "draft_hint_shipping",
 	"draft_discarded", "draft_expired",
 }
 
@@ -81,7 +81,7 @@ func TestChat(t *testing.T) {
 			plain, err := tpl.Chat("order_draft", v)
 			require.NoError(t, err)
 			require.NotEqual(t, plain, shipping, "%s: a draft that ships on payment says so", locale)
-			for _, kind := range []string{"payment_required", "shipped_ok", "resent_ok", "cancelled_ok", "refund_ok", "not_found", "group_order_sent", "group_order_start", "claim_not_found"} {
+			for _, kind := range []string{"payment_required", "shipped_ok", "resent_ok", "cancelled_ok", "refund_ok", "not_found", "group_order_sent", "group_order_start", "claim_not_found", "claim_closed"} {
 				text, err := tpl.Chat(kind, v)
 				require.NoError(t, err)
 				require.Contains(t, text, "#1042", "%s/%s", locale, kind)

@@ -42,7 +42,7 @@ var (
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
 		"refund_ok", "not_found", "orders_list", "help", "error", "not_in_topic",
 		"business_window_closed", "group_order_sent", "group_order_start", "group_reply_needed",
-		"claim_not_found", "order_draft", "draft_hint_pick", "draft_hint_item", "draft_hint_shipping",
+		"claim_not_found", "claim_closed", "order_draft", "draft_hint_pick", "draft_hint_item", "draft_hint_shipping",
 		"draft_discarded", "draft_expired",
 	}
 )

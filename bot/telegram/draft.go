@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 	"time"
 
 	"github.com/go-telegram/bot/models"
@@ -51,7 +53,7 @@ func (h *Handler) startDraft(ctx context.Context, shop *orders.Shop, conv *order
 	} else if old != nil && old.ID == d.ID {
 		d = old // this update again: its draft may have moved on since
 	}
-	if err := h.Dialogs.Save(ctx, dk, d.Encode(), draftTTL); err != nil {
+	if err := h.saveDraft(ctx, dk, d); err != nil {
 		return err
 	}
 	text, buttons, err := h.renderDraft(ctx, shop, conv, d)
@@ -116,11 +118,19 @@ func (h *Handler) saveDraft(ctx context.Context, key string, d *bot.Draft) error
 }
 
 // draftPress acts on a draft's button and returns the answer for the button press.
-func (h *Handler) draftPress(ctx context.Context, shop *orders.Shop, client *Client, key string, msg *models.Message, id, op string, index int) (string, error) {
+func (h *Handler) draftPress(ctx context.Context, shop *orders.Shop, client *Client, key string, msg *models.Message, press bot.DraftPress) (string, error) {
 	if msg == nil {
 		return "", nil
 	}
-	expired := func() (string, error) { return h.Texts.Chat("draft_expired", templates.ChatView{Locale: shop.Locale}) }
+	// expired answers a button of a draft that is gone or replaced, and takes the
+	// keyboard off its message so that nobody presses it again.
+	expired := func() (string, error) {
+		text, err := h.Texts.Chat("draft_expired", templates.ChatView{Locale: shop.Locale})
+		if err != nil {
+			return "", err
+		}
+		return text, h.editDraftMessage(ctx, client, msg.Chat.ID, msg.ID, text, nil)
+	}
 	conv, err := h.Service.ConversationByStaffThread(ctx, shop.ID, int64(msg.MessageThreadID))
 	if orders.ErrorCode(err) == orders.ENOTFOUND {
 		return expired()
@@ -132,12 +142,12 @@ func (h *Handler) draftPress(ctx context.Context, shop *orders.Shop, client *Cli
 	if err != nil {
 		return "", err
 	}
-	if d == nil || d.ID != id {
+	if d == nil || d.ID != press.ID {
 		return expired()
 	}
 	answer := ""
-	if !d.Seen(key) && !d.Closed() {
-		switch op {
+	if !d.Seen(key) && !d.Closed() && !d.Stale(press) {
+		switch press.Op {
 		case bot.DraftOpDiscard:
 			d.Discarded, d.Awaiting = true, ""
 		case bot.DraftOpCreate:
@@ -155,8 +165,11 @@ func (h *Handler) draftPress(ctx context.Context, shop *orders.Shop, client *Cli
 			}
 			d.OrderCode, d.Awaiting = o.Code, ""
 		default:
-			if err := d.Press(op, index); err != nil {
+			if err := d.Press(press.Op, press.Index); err != nil {
 				answer = orders.ErrorMessage(err)
+			}
+			if d.Awaiting != "" {
+				d.AwaitingSince = h.Service.Now().Unix()
 			}
 		}
 		d.MessageID = msg.ID
@@ -168,16 +181,32 @@ func (h *Handler) draftPress(ctx context.Context, shop *orders.Shop, client *Cli
 	return answer, h.showDraft(ctx, shop, client, conv, d, msg.Chat.ID, msg.ID)
 }
 
+// awaitingLapse is how long a draft reads staff messages as its input after ✏️ or
+// 🚚 was pressed.
+const awaitingLapse = 5 * time.Minute
+
 // draftInput takes a staff member's message as the item or fee a draft in their
-// topic is waiting for. It reports whether the message was taken.
-func (h *Handler) draftInput(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, key, text string) (bool, error) {
+// topic is waiting for. It reports whether the message was taken. Only messages that
+// answer the draft's message, or look like what it waits for, are taken: staff keep
+// talking to the customer in the same topic, and their words must reach them.
+func (h *Handler) draftInput(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, key string, msg *models.Message, text string) (bool, error) {
 	dk := draftKey(shop.ID, conv.StaffThreadID)
 	d, err := h.loadDraft(ctx, dk)
-	if err != nil || d == nil || d.Closed() || (d.Awaiting == "" && !d.Seen(key)) {
-		return false, err
+	if err != nil {
+		// Without the draft store, staff replies must still reach customers.
+		h.logger().Warn("order draft store unavailable", "shop_id", shop.ID, "err", err)
+		return false, nil
+	}
+	if d == nil || (d.Closed() && !d.Seen(key)) {
+		return false, nil
 	}
 	if !d.Seen(key) {
 		cur, _ := orders.LookupCurrency(shop.Currency)
+		lapsed := h.Service.Now().Sub(time.Unix(d.AwaitingSince, 0)) > awaitingLapse
+		answersDraft := msg.ReplyToMessage != nil && d.MessageID != 0 && msg.ReplyToMessage.ID == d.MessageID
+		if d.Awaiting == "" || lapsed || !(answersDraft || looksLikeInput(d.Awaiting, text, cur)) {
+			return false, nil
+		}
 		var inputErr error
 		switch d.Awaiting {
 		case bot.DraftAwaitItem:
@@ -218,18 +247,40 @@ func (h *Handler) draftInput(ctx context.Context, shop *orders.Shop, conv *order
 	return true, h.showDraft(ctx, shop, client, conv, d, h.OperatorChat(shop.ID), d.MessageID)
 }
 
+// looksLikeInput reports whether a message is plausibly the item or fee a draft
+// waits for: an item line has "@ price"; a fee is an amount, or a few words with a
+// number in them ("30k ship"), which get an error when they do not parse.
+func looksLikeInput(awaiting, text string, cur orders.Currency) bool {
+	switch awaiting {
+	case bot.DraftAwaitItem:
+		return strings.Contains(text, "@")
+	case bot.DraftAwaitShipping:
+		if _, err := bot.ParseFee(text, cur); err == nil {
+			return true
+		}
+		return len(strings.Fields(text)) <= 3 && strings.ContainsAny(text, "0123456789")
+	}
+	return false
+}
+
 // showDraft edits the draft's message to show the draft as it is now.
 func (h *Handler) showDraft(ctx context.Context, shop *orders.Shop, client *Client, conv *orders.Conversation, d *bot.Draft, chatID int64, messageID int) error {
 	text, buttons, err := h.renderDraft(ctx, shop, conv, d)
 	if err != nil {
 		return err
 	}
-	err = client.Edit(ctx, Target{ChatID: chatID}, messageID, Out{Text: text, Buttons: buttons})
+	return h.editDraftMessage(ctx, client, chatID, messageID, text, buttons)
+}
+
+func (h *Handler) editDraftMessage(ctx context.Context, client *Client, chatID int64, messageID int, text string, buttons []orders.Button) error {
+	err := client.Edit(ctx, Target{ChatID: chatID}, messageID, Out{Text: text, Buttons: buttons})
 	switch {
 	case err == nil:
 		return nil
 	case bot.IsPermanent(err):
-		return nil // the message was deleted: the draft still works from a new /order
+		// Deleted by staff, most likely; the draft still works from a new /order.
+		h.logger().Warn("order draft message not edited", "chat_id", chatID, "message_id", messageID, "err", err)
+		return nil
 	}
 	if after, ok := RetryAfter(err); ok {
 		return &bot.RateLimitedError{After: after, Err: err}
@@ -271,6 +322,9 @@ func (h *Handler) renderDraft(ctx context.Context, shop *orders.Shop, conv *orde
 	v := bot.View(orders.MessageData{Shop: shop, Order: &orders.Order{
 		Currency: shop.Currency, Items: d.Lines, ShippingFee: d.ShippingFee, Total: d.Total(),
 	}})
+	for i := range v.Items {
+		v.Items[i].Name = clip(v.Items[i].Name, draftNameInText)
+	}
 	text, err := h.Texts.Chat("order_draft", templates.ChatView{
 		Locale: shop.Locale, CustomerName: conv.CustomerName, Items: v.Items, Shipping: v.Shipping,
 		Total: v.Total, Text: hint, ShipOnPayment: d.ShipOnPayment,
@@ -291,4 +345,15 @@ func (h *Handler) logger() *slog.Logger {
 		return h.Logger
 	}
 	return slog.Default()
+}
+
+// draftNameInText bounds an item's name in a draft's text, which must stay within
+// Telegram's 4,096 characters with MaxDraftLines lines.
+const draftNameInText = 80
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }

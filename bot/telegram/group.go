@@ -44,18 +44,15 @@ func (h *Handler) groupMessage(ctx context.Context, shop *orders.Shop, key strin
 		return err
 	}
 
-	customer := msg.ReplyToMessage
-	anchor := msg.ID // answers go under the command until there is a customer to answer
-	if validCustomerMessage(msg, customer) {
-		anchor = customer.ID
-	}
-	title := strings.TrimSpace(msg.Chat.Title)
-	thread, err := h.Service.EnsureConversation(ctx, shop.ID, orders.ChannelTelegram,
-		orders.TelegramReplyChat(msg.Chat.ID, anchor), title)
-	if err != nil {
-		return err
-	}
-	reply := func(kind string, v templates.ChatView, orderID string, buttons []orders.Button, extra ...string) error {
+	// reply answers in the thread, as a reply to the message anchor: the customer's
+	// comment for what concerns them (which notifies them), the administrator's
+	// command for mistakes, which are no business of the customer's.
+	reply := func(anchor int, kind string, v templates.ChatView, orderID string, buttons []orders.Button, extra ...string) error {
+		thread, err := h.Service.EnsureConversation(ctx, shop.ID, orders.ChannelTelegram,
+			orders.TelegramReplyChat(msg.Chat.ID, anchor), strings.TrimSpace(msg.Chat.Title))
+		if err != nil {
+			return err
+		}
 		v.Locale = shop.Locale
 		text, err := h.Texts.Chat(kind, v)
 		if err != nil {
@@ -68,19 +65,20 @@ func (h *Handler) groupMessage(ctx context.Context, shop *orders.Shop, key strin
 			orders.Outbound{Direction: orders.DirectionOut, Kind: orders.KindStaffNote, Text: text, Buttons: buttons, OrderID: orderID})
 	}
 	cur, _ := orders.LookupCurrency(shop.Currency)
+	customer := msg.ReplyToMessage
 	if !validCustomerMessage(msg, customer) {
-		return reply("group_reply_needed", templates.ChatView{}, "", nil, bot.OrderUsage(cur))
+		return reply(msg.ID, "group_reply_needed", templates.ChatView{}, "", nil, bot.OrderUsage(cur))
 	}
 	spec, err := bot.ParseOrder(cmd.Args, cur)
 	if err != nil {
-		return reply("order_invalid", templates.ChatView{Text: orders.ErrorMessage(err)}, "", nil, bot.OrderUsage(cur))
+		return reply(msg.ID, "order_invalid", templates.ChatView{Text: orders.ErrorMessage(err)}, "", nil, bot.OrderUsage(cur))
 	}
 
 	user := customer.From
 	name := strings.TrimSpace(user.FirstName + " " + user.LastName)
 	chat := strconv.FormatInt(user.ID, 10) // a user's private chat id is their user id
 	_, err = h.Service.ReachableConversation(ctx, shop.ID, orders.ChannelTelegram, chat)
-	private := err == nil
+	reachable := err == nil
 	if err != nil && orders.ErrorCode(err) != orders.ENOTFOUND {
 		return err
 	}
@@ -89,24 +87,28 @@ func (h *Handler) groupMessage(ctx context.Context, shop *orders.Shop, key strin
 		Items:         spec.Items,
 		ShippingFee:   spec.ShippingFee,
 		ShipOnPayment: cmd.Name == "order_ship",
-		AwaitCustomer: !private,
+		AwaitCustomer: !reachable,
 		Key:           key,
 	})
 	if err != nil {
 		if orders.ErrorCode(err) == orders.EINTERNAL {
 			return err
 		}
-		return reply("order_invalid", templates.ChatView{Text: orders.ErrorMessage(err)}, "", nil, bot.OrderUsage(cur))
+		return reply(msg.ID, "order_invalid", templates.ChatView{Text: orders.ErrorMessage(err)}, "", nil, bot.OrderUsage(cur))
 	}
 	v := h.orderView(shop, o)
 	v.LinkURL = "" // the pay link is the customer's; the thread is public
-	if private {
-		open := orders.Button{Label: h.Texts.ButtonLabel(shop.Locale, "open_chat"), URL: "https://t.me/" + username}
-		return reply("group_order_sent", v, o.ID, []orders.Button{open})
+	// The button always opens the order in the private chat: when the card went
+	// there already, opening it again changes nothing (ClaimOrder), and it still
+	// works if the customer lost the chat. What the order says decides the text,
+	// not what was found above: a retried update finds the order as first made.
+	kind, label := "group_order_start", "open_order"
+	if o.ConversationID != "" {
+		kind, label = "group_order_sent", "open_chat"
 	}
-	start := orders.Button{Label: h.Texts.ButtonLabel(shop.Locale, "open_order"),
+	start := orders.Button{Label: h.Texts.ButtonLabel(shop.Locale, label),
 		URL: "https://t.me/" + username + "?start=" + claimPrefix + o.Code}
-	return reply("group_order_start", v, o.ID, []orders.Button{start})
+	return reply(customer.ID, kind, v, o.ID, []orders.Button{start})
 }
 
 // validCustomerMessage reports whether the command answers a person's comment: not
@@ -161,16 +163,22 @@ func (h *Handler) claim(ctx context.Context, shop *orders.Shop, conv *orders.Con
 		return nil // another start payload (an ad campaign, say): the welcome is enough
 	}
 	o, err := h.Service.OrderByCode(ctx, shop.ID, code)
+	claimed := false
 	if err == nil {
-		_, _, err = h.Service.ClaimOrder(ctx, shop.ID, o.ID, conv)
+		o, claimed, err = h.Service.ClaimOrder(ctx, shop.ID, o.ID, conv)
 	}
+	kind := "claim_not_found"
 	switch orders.ErrorCode(err) {
 	case "":
-		return nil
+		if !claimed || o.LinkActive() {
+			return nil // the card is on its way, or this chat has the order already
+		}
+		// Claimed, but cancelled or otherwise closed meanwhile: no card, so say why.
+		kind = "claim_closed"
 	case orders.EINTERNAL:
 		return err
 	}
-	text, err := h.Texts.Chat("claim_not_found", templates.ChatView{Locale: shop.Locale, OrderCode: code})
+	text, err := h.Texts.Chat(kind, templates.ChatView{Locale: shop.Locale, OrderCode: code})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ type Handler struct {
 	// Clients returns the shop's bot; OperatorChat its operator group (0: none).
 	Clients      func(shopID string) (*Client, bool)
 	OperatorChat func(shopID string) int64
+	// SalesGroup reports whether a group is one where the shop sells from comments
+	// (nil: none is).
+	SalesGroup func(shopID string, chat int64) bool
 	// Dialogs keeps guided-order drafts between button presses (in Redis when
 	// configured, so that any replica can take the next press); nil turns the
 	// guided /order off.
@@ -66,7 +69,8 @@ func (h *Handler) message(ctx context.Context, shop *orders.Shop, key string, ms
 		return h.customerMessage(ctx, shop, key, msg)
 	case h.OperatorChat != nil && msg.Chat.ID == h.OperatorChat(shop.ID) && msg.Chat.ID != 0:
 		return h.staffMessage(ctx, shop, key, msg)
-	case msg.Chat.Type == models.ChatTypeGroup || msg.Chat.Type == models.ChatTypeSupergroup:
+	case (msg.Chat.Type == models.ChatTypeGroup || msg.Chat.Type == models.ChatTypeSupergroup) &&
+		h.SalesGroup != nil && h.SalesGroup(shop.ID, msg.Chat.ID):
 		return h.groupMessage(ctx, shop, key, msg)
 	}
 	return nil
@@ -154,7 +158,7 @@ func (h *Handler) staffMessage(ctx context.Context, shop *orders.Shop, key strin
 	if !isCmd && h.Dialogs != nil {
 		// A draft waiting for a typed item or fee takes the message; it is not for
 		// the customer.
-		if taken, err := h.draftInput(ctx, shop, conv, key, text); taken || err != nil {
+		if taken, err := h.draftInput(ctx, shop, conv, key, msg, text); taken || err != nil {
 			return err
 		}
 	}
@@ -352,9 +356,9 @@ func (h *Handler) callback(ctx context.Context, shop *orders.Shop, key string, c
 			return err
 		}
 	}
-	if id, op, index, ok := bot.ParseDraftData(cq.Data); ok && inOperatorGroup && h.Dialogs != nil {
+	if press, ok := bot.ParseDraftData(cq.Data); ok && inOperatorGroup && h.Dialogs != nil {
 		var err error
-		if answer, err = h.draftPress(ctx, shop, client, key, cq.Message.Message, id, op, index); err != nil {
+		if answer, err = h.draftPress(ctx, shop, client, key, cq.Message.Message, press); err != nil {
 			return err
 		}
 	}

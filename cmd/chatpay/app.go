@@ -14,6 +14,7 @@ import (
 	neturl "net/url"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -169,6 +170,9 @@ type Main struct {
 	URL string
 	// Telegram holds each shop's bot client, for shops with a telegram block.
 	Telegram map[string]*telegram.Client
+	// telegramHandler acts on recorded Telegram updates (tests call it again to
+	// check that handling an update twice does nothing twice).
+	telegramHandler *telegram.Handler
 
 	runner jobRunner
 	// stopPolling ends the Telegram pollers; polling waits for them.
@@ -292,6 +296,15 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openTelegram(); err != nil {
 		return err
 	}
+	m.telegramHandler = &telegram.Handler{
+		Service:      m.Service,
+		Texts:        pages,
+		Clients:      m.telegramClient,
+		OperatorChat: m.operatorChat,
+		SalesGroup:   m.salesGroup,
+		Dialogs:      m.dialogs(),
+		Logger:       m.Logger.With("component", "telegram"),
+	}
 	m.Jobs, err = jobs.New(jobs.Config{
 		Service:  m.Service,
 		Gateways: m.Gateways,
@@ -299,15 +312,8 @@ func (m *Main) Open(ctx context.Context) error {
 			orders.ChannelWebchat:  webchat.Channel{},
 			orders.ChannelTelegram: telegram.NewChannel(m.telegramClient, m.operatorChat, m.Service),
 		},
-		ChatHandler: chatHandlers{"telegram": &telegram.Handler{
-			Service:      m.Service,
-			Texts:        pages,
-			Clients:      m.telegramClient,
-			OperatorChat: m.operatorChat,
-			Dialogs:      m.dialogs(),
-			Logger:       m.Logger.With("component", "telegram"),
-		}},
-		Limiter: m.limiter(),
+		ChatHandler: chatHandlers{"telegram": m.telegramHandler},
+		Limiter:     m.limiter(),
 		Account: func(shop *orders.Shop, channel string) string {
 			if channel == orders.ChannelTelegram {
 				for _, sh := range cfg.Shops {
@@ -695,6 +701,16 @@ func (m *Main) operatorChat(shopID string) int64 {
 		}
 	}
 	return 0
+}
+
+// salesGroup reports whether chat is one of the shop's Telegram sales groups.
+func (m *Main) salesGroup(shopID string, chat int64) bool {
+	for _, sh := range m.Config.Shops {
+		if sh.ID == shopID && sh.Telegram != nil {
+			return slices.Contains(sh.Telegram.SalesGroups, chat)
+		}
+	}
+	return false
 }
 
 // chatHandlers routes a recorded update to the handler of the platform that sent it,

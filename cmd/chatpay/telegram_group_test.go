@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatpay/chatpay/bot/telegram"
 	"github.com/chatpay/chatpay/bot/telegram/telegramtest"
 )
 
@@ -36,9 +38,23 @@ func TestTelegramOrderFromComments(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
 			channel, discussion := tg.NewChannel("Cửa hàng A")
-			a := setupWith(t, store, options{telegramA: telegramBlock(tg, "polling", "")})
+			elsewhere := tg.NewSupergroup("Chợ đồ cũ") // a group the shop does not sell in
+			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      sales_groups: [%d]", discussion)
+			a := setupWith(t, store, options{telegramA: block})
+			source, err := telegram.Source(tg.Token())
+			require.NoError(t, err)
 			owner := tg.NewUser("Chủ shop")
 			require.NoError(t, tg.MakeAdmin(discussion, owner))
+			require.NoError(t, tg.MakeAdmin(elsewhere, owner))
+			// again handles a recorded update a second time, as a retried job would.
+			again := func(updateID int64) {
+				t.Helper()
+				u, err := a.m.Store.ChatUpdate(context.Background(), "shop-a", source, updateID)
+				require.NoError(t, err)
+				shop, err := a.m.Service.Shop("shop-a")
+				require.NoError(t, err)
+				require.NoError(t, a.m.telegramHandler.HandleUpdate(context.Background(), shop, u))
+			}
 			lan := tg.NewCustomer("Lan")
 			binh := tg.NewUser("Bình") // has never opened the bot
 			eve := tg.NewUser("Eve")
@@ -60,10 +76,22 @@ func TestTelegramOrderFromComments(t *testing.T) {
 			// Someone who is not an administrator cannot create orders.
 			_, err = tg.ReplyInGroup(discussion, post.ThreadID, eve, binhComment.MessageID, "/order 1 x Áo thun @ 1000")
 			require.NoError(t, err)
+			// Nor can the administrator of a group the shop does not sell in.
+			otherComment, err := tg.GroupSays(elsewhere, 0, lan, "Bán áo không?")
+			require.NoError(t, err)
+			_, err = tg.ReplyInGroup(elsewhere, 0, owner, otherComment.MessageID, "/order 1 x Áo thun @ 1000")
+			require.NoError(t, err)
+			// A mistake is answered under the administrator's command, not under the
+			// customer's comment.
+			typo, err := tg.ReplyInGroup(discussion, post.ThreadID, owner, lanComment.MessageID, "/order 2 x Áo thun")
+			require.NoError(t, err)
+			waitMessage(t, "the syntax error", messages(discussion), fromBot(func(m telegramtest.Message) bool {
+				return m.ReplyToID == typo.MessageID && strings.Contains(m.Text, "@")
+			}))
 
 			// Lan: the card goes to her private chat; the thread gets a pointer to it,
 			// as a reply to her comment, without the payment link.
-			_, err = tg.ReplyInGroup(discussion, post.ThreadID, owner, lanComment.MessageID, "/order 2 x Áo thun @ 150000")
+			lanOrder, err := tg.ReplyInGroup(discussion, post.ThreadID, owner, lanComment.MessageID, "/order 2 x Áo thun @ 150000")
 			require.NoError(t, err)
 			card := waitMessage(t, "Lan's card", messages(lan.ChatID), fromBot(contains("#1001")))
 			require.Contains(t, card.Text, "300.000")
@@ -72,11 +100,11 @@ func TestTelegramOrderFromComments(t *testing.T) {
 				return m.ReplyToID == lanComment.MessageID && strings.Contains(m.Text, "#1001")
 			}))
 			require.Equal(t, post.ThreadID, sent.ThreadID, "the answer is in the comment thread")
-			require.Equal(t, "https://t.me/shopbot", sent.Buttons[0][0].URL)
+			require.Equal(t, "https://t.me/shopbot?start=order_1001", sent.Buttons[0][0].URL)
 			require.NotContains(t, sent.Text, "/pay/", "the payment link stays private")
 
 			// Bình never opened the bot: the answer carries the link that does.
-			_, err = tg.ReplyInGroup(discussion, post.ThreadID, owner, binhComment.MessageID, "/order 1 x Áo thun @ 150000; ship 20000")
+			binhOrder, err := tg.ReplyInGroup(discussion, post.ThreadID, owner, binhComment.MessageID, "/order 1 x Áo thun @ 150000; ship 20000")
 			require.NoError(t, err)
 			start := waitMessage(t, "the answer under Bình's comment", messages(discussion), fromBot(func(m telegramtest.Message) bool {
 				return m.ReplyToID == binhComment.MessageID && strings.Contains(m.Text, "#1002")
@@ -89,7 +117,7 @@ func TestTelegramOrderFromComments(t *testing.T) {
 			waitMessage(t, "Eve is told", messages(eve.ID), fromBot(contains("Không có đơn hàng #1002")))
 
 			// Bình follows it: the card arrives in his new private chat.
-			tg.SendStart(binh, payload)
+			binhStart := tg.SendStart(binh, payload)
 			binhCard := waitMessage(t, "Bình's card", messages(binh.ID), fromBot(func(m telegramtest.Message) bool {
 				return strings.Contains(m.Text, "#1002") && len(m.Buttons) == 1
 			}))
@@ -127,9 +155,39 @@ func TestTelegramOrderFromComments(t *testing.T) {
 			require.NoError(t, err)
 			waitMessage(t, "how to make an order in comments", messages(discussion), fromBot(contains("trả lời bình luận")))
 
-			// Eve's command, handled before that, made nothing: three orders in all.
-			_, list := a.call(http.MethodGet, "/api/v1/orders", keyA, nil)
-			require.Len(t, list["orders"].([]any), 3)
+			// An order cancelled before its customer opens it: they are told why
+			// there is no card.
+			chi := tg.NewUser("Chi")
+			chiComment, err := tg.GroupSays(discussion, post.ThreadID, chi, "Còn size L không?")
+			require.NoError(t, err)
+			_, err = tg.ReplyInGroup(discussion, post.ThreadID, owner, chiComment.MessageID, "/order 1 x Áo thun @ 150000")
+			require.NoError(t, err)
+			chiStart := waitMessage(t, "the answer under Chi's comment", messages(discussion), fromBot(func(m telegramtest.Message) bool {
+				return m.ReplyToID == chiComment.MessageID && strings.Contains(m.Text, "#1004")
+			}))
+			_, list := a.call(http.MethodGet, "/api/v1/orders?limit=1", keyA, nil)
+			chiOrder := list["orders"].([]any)[0].(map[string]any)
+			require.Equal(t, "1004", chiOrder["code"])
+			status, _ := a.call(http.MethodPost, "/api/v1/orders/"+chiOrder["id"].(string)+"/cancel", keyA, nil)
+			require.Equal(t, http.StatusOK, status)
+			tg.SendStart(chi, strings.TrimPrefix(chiStart.Buttons[0][0].URL, "https://t.me/shopbot?start="))
+			waitMessage(t, "Chi is told", messages(chi.ID), fromBot(contains("#1004 không còn chờ thanh toán")))
+
+			// Eve's command and the other group's, handled before that, made
+			// nothing: four orders in all.
+			_, list = a.call(http.MethodGet, "/api/v1/orders", keyA, nil)
+			require.Len(t, list["orders"].([]any), 4)
+
+			// Every update handled a second time (a job retried after a crash)
+			// changes nothing: no order, no message.
+			before := len(tg.Messages(discussion)) + len(tg.Messages(lan.ChatID)) + len(tg.Messages(binh.ID))
+			for _, id := range []int64{lanOrder.UpdateID, binhOrder.UpdateID, binhStart.UpdateID} {
+				again(id)
+			}
+			time.Sleep(300 * time.Millisecond) // anything queued by mistake would be sent by now
+			require.Equal(t, before, len(tg.Messages(discussion))+len(tg.Messages(lan.ChatID))+len(tg.Messages(binh.ID)))
+			_, list = a.call(http.MethodGet, "/api/v1/orders", keyA, nil)
+			require.Len(t, list["orders"].([]any), 4)
 		})
 	}
 }
@@ -159,6 +217,7 @@ func TestTelegramGuidedOrder(t *testing.T) {
 				return m.Sender == telegramtest.SenderBot && strings.Contains(m.Text, "Đơn hàng mới")
 			})
 			var pressed []string
+			var updates []int64 // every update of the dialog, to handle again at the end
 			current := func() telegramtest.Message {
 				m, ok := tg.Message(forum, draft.ID)
 				require.True(t, ok)
@@ -172,6 +231,7 @@ func TestTelegramGuidedOrder(t *testing.T) {
 							cb, err := tg.PressButton(c.staff, forum, draft.ID, b.CallbackData)
 							require.NoError(t, err)
 							pressed = append(pressed, cb.ID)
+							updates = append(updates, cb.UpdateID)
 							return
 						}
 					}
@@ -201,7 +261,12 @@ func TestTelegramGuidedOrder(t *testing.T) {
 
 			press("✏️") // type an item
 			shows("the item hint", has("Gửi món hàng"))
-			c.staffSays("1 x Mũ @ 50000")
+			// Words for the customer still reach the customer meanwhile.
+			c.staffSays("Chị đợi em chút nhé")
+			c.customerGets("the words for the customer", contains("Chị đợi em chút nhé"))
+			in, err := tg.StaffSays(forum, c.topic(), c.staff, "1 x Mũ @ 50000")
+			require.NoError(t, err)
+			updates = append(updates, in.UpdateID)
 			shows("the cap", has("Mũ × 1", "350.000"))
 
 			press("🚚") // the shipping fee
@@ -211,6 +276,22 @@ func TestTelegramGuidedOrder(t *testing.T) {
 			c.staffSays("30k")
 			shows("the fee", has("30.000", "380.000"))
 
+			// A double tap on "−" from one keyboard takes one away, not two.
+			var less string
+			for _, row := range current().Buttons {
+				if strings.HasPrefix(row[0].Text, "− 2 × Áo thun") {
+					less = row[0].CallbackData
+				}
+			}
+			require.NotEmpty(t, less)
+			for range 2 {
+				cb, err := tg.PressButton(c.staff, forum, draft.ID, less)
+				require.NoError(t, err)
+				pressed = append(pressed, cb.ID)
+			}
+			shows("one shirt less", has("Áo thun × 1", "Mũ × 1", "230.000"))
+			press("+")
+			shows("two shirts again", has("Áo thun × 2", "380.000"))
 			press("− 1 × Mũ")
 			shows("no cap", func(text string) bool { return !strings.Contains(text, "Mũ") && strings.Contains(text, "330.000") })
 
@@ -247,6 +328,24 @@ func TestTelegramGuidedOrder(t *testing.T) {
 			items := got["items"].([]any)
 			require.Len(t, items, 1)
 			require.EqualValues(t, 2, items[0].(map[string]any)["quantity"])
+
+			// Every update of the dialog handled again (retried jobs) changes nothing.
+			source, err := telegram.Source(tg.Token())
+			require.NoError(t, err)
+			shop, err := a.m.Service.Shop("shop-a")
+			require.NoError(t, err)
+			final := current().Text
+			sent := len(tg.Messages(c.lan.ChatID))
+			for _, id := range updates {
+				u, err := a.m.Store.ChatUpdate(context.Background(), "shop-a", source, id)
+				require.NoError(t, err)
+				require.NoError(t, a.m.telegramHandler.HandleUpdate(context.Background(), shop, u))
+			}
+			require.Equal(t, final, current().Text)
+			_, o = a.call(http.MethodGet, "/api/v1/orders", keyA, nil)
+			require.Len(t, o["orders"].([]any), 2)
+			time.Sleep(300 * time.Millisecond)
+			require.Equal(t, sent, len(tg.Messages(c.lan.ChatID)))
 
 			// After the draft is done, staff messages go to the customer again.
 			c.staffSays("Cảm ơn chị!")
