@@ -530,7 +530,10 @@ func TestValidate(t *testing.T) {
 			`config: shops[1].messenger.page_id: must be the page's numeric id, got "my-page"`},
 		{"messenger api version", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.APIVersion = "21" },
 			`config: shops[1].messenger.api_version: must look like v21.0, got "21"`},
-		{"messenger api url", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.APIURL = "graph.facebook.com" },
+		{"messenger api url", func(c *configs.Config) {
+			c.Shops[1].Messenger = messenger()
+			c.Shops[1].Messenger.APIURL = "graph.facebook.com"
+		},
 			`config: shops[1].messenger.api_url: must be an absolute http:// or https:// URL, got "graph.facebook.com"`},
 		{"messenger template without a language", func(c *configs.Config) {
 			c.Shops[1].Messenger = messenger()

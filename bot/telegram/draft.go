@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-telegram/bot/models"
 
