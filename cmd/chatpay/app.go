@@ -313,6 +313,7 @@ func (m *Main) Open(ctx context.Context) error {
 			orders.ChannelTelegram: telegram.NewChannel(m.telegramClient, m.operatorChat, m.Service),
 		},
 		ChatHandler: chatHandlers{"telegram": m.telegramHandler},
+		Notifier:    telegram.Notifier{Clients: m.telegramClient, OperatorChat: m.operatorChat},
 		Limiter:     m.limiter(),
 		Account: func(shop *orders.Shop, channel string) string {
 			if channel == orders.ChannelTelegram {

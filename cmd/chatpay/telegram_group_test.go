@@ -353,3 +353,29 @@ func TestTelegramGuidedOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestTelegramNoticesWithoutAConversation: an order made over the API for nobody's
+// chat has no customer topic, so its notices reach staff in the operator group's
+// General topic.
+func TestTelegramNoticesWithoutAConversation(t *testing.T) {
+	t.Parallel()
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
+			forum := tg.NewStaffForum("Shop A staff")
+			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{telegramA: block})
+			o := a.createOrder(keyA, map[string]any{
+				"customer": map[string]any{"name": "Khách lẻ"},
+				"items":    []map[string]any{{"name": "Áo thun", "quantity": 1, "unit_price": 150000}},
+			})
+			a.pay(linkOf(o), "success", "normal")
+			notice := waitMessage(t, "the paid notice in General", func() []telegramtest.Message {
+				return tg.ThreadMessages(forum, 0)
+			}, fromBot(contains("Đơn hàng #1001 đã được thanh toán")))
+			require.Contains(t, notice.Text, "Khách lẻ")
+			require.Empty(t, tg.Topics(forum), "no customer, no topic")
+		})
+	}
+}
