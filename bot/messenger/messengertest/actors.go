@@ -212,7 +212,6 @@ func (s *Server) commentEvent(postID, parentID string, p *person, text string) E
 	id := postNum + "_" + strconv.FormatInt(1200000000000000+s.nextComment, 10)
 	c := &comment{id: id, postID: postID, parentID: parentID, author: p, text: text, at: now}
 	s.comments[id] = c
-	s.commentOrder = append(s.commentOrder, id)
 	from := fromObj{ID: s.cfg.pageID, Name: s.cfg.pageName}
 	ev := Event{Kind: "comment", PostID: postID, CommentID: id, ParentID: parentID, Text: text}
 	if p != nil {

@@ -61,7 +61,7 @@
 // same PSID to the test. The emulator knows it is the same person because
 // Comment and CustomerSays name customers by name or PSID.
 //
-// Verified against Meta's documentation (stored copies, read June 2026):
+// Verified against Meta's documentation (stored copies of these pages):
 //   - Send API request and response shape, recipient.id, messaging_type, the
 //     form-encoded sample with JSON-ish fields in single quotes:
 //     https://developers.facebook.com/docs/messenger-platform/reference/send-api
@@ -113,7 +113,10 @@
 //     as captured from Meta); the wording of the 640 and 20 character errors
 //     and of template errors, which follow the same pattern;
 //   - "Invalid appsecret_proof provided in the API argument" (code 100,
-//     GraphMethodException); HTTP 400 for rate limits; code 2 for 5xx;
+//     GraphMethodException); 104 for a missing token; 2500 "Unknown path
+//     components" for other paths and 100/33 for another Page's node; the
+//     WWW-Authenticate header on OAuth errors; HTTP 400 for rate limits;
+//     code 2 for 5xx; the webhook User-Agent "facebookexternalua";
 //   - a missing messaging_type means RESPONSE (UTILITY for a template);
 //     UTILITY requires a template and a template requires UTILITY; an
 //     unapproved template or a wrong number of body parameters is code 100;

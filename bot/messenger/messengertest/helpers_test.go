@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +72,12 @@ func (h *hook) serve(w http.ResponseWriter, r *http.Request) {
 	h.headers = append(h.headers, r.Header.Clone())
 	w.WriteHeader(h.answer)
 	_, _ = io.WriteString(w, "EVENT_RECEIVED")
+}
+
+func (h *hook) header(i int) http.Header {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.headers[i]
 }
 
 func (h *hook) received() [][]byte {
@@ -171,5 +176,3 @@ func entries(t *testing.T, body []byte) []map[string]any {
 	}
 	return out
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -39,10 +39,9 @@ var messageTags = []string{"HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPD
 
 // outgoing is a validated message before it has a recipient.
 type outgoing struct {
-	msg        Message
-	utility    bool
-	action     string // sender_action, when the call carries no message
-	buttonText bool   // the message is a button template
+	msg     Message
+	utility bool
+	action  string // sender_action, when the call carries no message
 }
 
 // send runs one Send API call.
@@ -232,7 +231,6 @@ func validate(req *sendRequest) (*outgoing, *graphError) {
 		if gerr := readAttachment(m.Attachment, &out.msg); gerr != nil {
 			return nil, gerr
 		}
-		out.buttonText = true
 	case m.Text != nil && *m.Text != "":
 		if n := utf8.RuneCountInString(*m.Text); n > maxTextLen {
 			return nil, invalidParam("Length of param message[text] must be less than or equal to %d", maxTextLen)

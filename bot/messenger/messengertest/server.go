@@ -192,7 +192,6 @@ func New(t testing.TB, opts ...Option) *Server {
 		posts:      map[string]*post{},
 		comments:   map[string]*comment{},
 		faults:     map[string][]Fault{},
-		nextPerson: 0,
 		echoSignal: make(chan struct{}),
 		echoWake:   make(chan struct{}, 1),
 	}
