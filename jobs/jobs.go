@@ -68,6 +68,8 @@ type Jobs struct {
 	log      *slog.Logger
 	runs     *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	// marks marks handled chat updates processed, several per transaction.
+	marks *markBatcher
 }
 
 // New returns the workers for cfg and registers their metrics.
@@ -99,6 +101,7 @@ func New(cfg Config) (*Jobs, error) {
 			Help: "Background job runs that returned an error (each is retried until its attempts run out).",
 		}, []string{"kind"}),
 	}
+	j.marks = &markBatcher{mark: cfg.Service.MarkChatUpdatesProcessed}
 	if cfg.Registerer != nil {
 		for _, c := range []prometheus.Collector{j.runs, j.failures} {
 			if err := cfg.Registerer.Register(c); err != nil {

@@ -328,7 +328,10 @@ func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.Proce
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	u, err := svc.Store().ChatUpdate(ctx, args.ShopID, args.Source, args.UpdateID)
+	// One chat's updates are handled in the order the platform numbered them: a
+	// customer's message before the owner's command that depends on it. The update
+	// and whether an earlier one of its chat is unprocessed come in one read.
+	u, waiting, err := svc.Store().ChatUpdateToHandle(ctx, args.ShopID, args.Source, args.UpdateID)
 	if errors.Is(err, orders.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("chat update %s/%d of shop %s is not recorded", args.Source, args.UpdateID, args.ShopID))
 	} else if err != nil {
@@ -337,21 +340,21 @@ func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.Proce
 	if u.ProcessedAt != nil {
 		return nil // a retry after the work was done
 	}
-	// One chat's updates are handled in the order the platform numbered them: a
-	// customer's message before the owner's command that depends on it.
-	if waiting, err := svc.Store().ChatUpdateWaiting(ctx, u); err != nil {
-		return err
-	} else if waiting {
+	if waiting {
 		return river.JobSnooze(chatOrderWait)
 	}
 	if w.j.cfg.ChatHandler != nil {
 		err = w.j.cfg.ChatHandler.HandleUpdate(ctx, shop, u)
 	}
 	done := func(cause error) error {
-		// Done, or given up on: either way the chat's next update may go.
+		// Done, or given up on: either way the chat's next update may go. The mark
+		// is written after the handler's own writes have committed, together with
+		// other jobs' marks (markBatcher): folding it into the handler's last
+		// transaction would need to know which one is last, and a handler may write
+		// again after recording the message (a start link's order claim).
 		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		return errors.Join(cause, svc.MarkChatUpdateProcessed(markCtx, u))
+		return errors.Join(cause, w.j.marks.Mark(markCtx, u))
 	}
 	var limited *bot.RateLimitedError
 	switch {

@@ -342,8 +342,24 @@ func TelegramChat(externalID string) (chatID int64, businessConnection string, e
 // MarkChatUpdateProcessed records that the handler is done with an update, which lets
 // the next update of its chat go.
 func (s *Service) MarkChatUpdateProcessed(ctx context.Context, u *ChatUpdate) error {
+	return s.MarkChatUpdatesProcessed(ctx, u)
+}
+
+// MarkChatUpdatesProcessed marks several updates processed in one transaction: the
+// job that handles updates gathers the marks of updates finished together, so that
+// a burst costs a commit per batch rather than per update. If one of them cannot be
+// marked (no longer recorded), none is.
+func (s *Service) MarkChatUpdatesProcessed(ctx context.Context, ups ...*ChatUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
 	now := s.Now()
 	return s.store.InTx(ctx, func(tx Tx) error {
-		return tx.MarkChatUpdateProcessed(ctx, u.ShopID, u.Source, u.UpdateID, now)
+		for _, u := range ups {
+			if err := tx.MarkChatUpdateProcessed(ctx, u.ShopID, u.Source, u.UpdateID, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
