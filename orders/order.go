@@ -338,6 +338,11 @@ type ChatUpdate struct {
 	// Chat names the chat the update belongs to ("" for none); updates of one chat are
 	// processed in UpdateID order.
 	Chat string
+	// Key is the platform's own id for an update it does not number (a Messenger
+	// message's mid, a comment's id); "" for platforms that number them (Telegram).
+	// An update with a Key is recorded once per key, and the store gives it its
+	// UpdateID, in the order updates are recorded. It is written, not read back.
+	Key string
 	// ProcessedAt is when the handler finished with it; nil until then.
 	ProcessedAt *time.Time
 }

@@ -131,7 +131,9 @@ type Tx interface {
 	// SetEventOutcome records what applying the event did.
 	SetEventOutcome(ctx context.Context, e *GatewayEvent) error
 
-	// InsertChatUpdates records chat updates. For each it reports false, and writes
+	// InsertChatUpdates records chat updates. An update with a Key is unique on it
+	// and gets the next UpdateID of its source (written into it); others are unique
+	// on their UpdateID. For each it reports false, and writes
 	// nothing, when the same (shop, source, update id) is already recorded, also
 	// earlier in ups.
 	InsertChatUpdates(ctx context.Context, ups []*ChatUpdate) ([]bool, error)

@@ -403,6 +403,26 @@ func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([
 	inserted := make([]bool, len(ups))
 	b := &pgx.Batch{}
 	for i, u := range ups {
+		if u.Key != "" {
+			// Numbered from the source's sequence row, whose lock also serialises
+			// concurrent deliveries of the same key: the second finds the first's
+			// row and inserts nothing.
+			b.Queue(`WITH seq AS (
+					INSERT INTO chat_offsets AS c (shop_id, source, next) VALUES ($1, $2, 1)
+					ON CONFLICT (shop_id, source) DO UPDATE SET next = c.next + 1 RETURNING next)
+				INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at, chat, event_key)
+				SELECT $1, $2, seq.next, $3, $4, $5, $6 FROM seq
+				ON CONFLICT DO NOTHING RETURNING update_id`,
+				u.ShopID, u.Source, u.Payload, u.ReceivedAt, u.Chat, u.Key).QueryRow(func(row pgx.Row) error {
+				err := row.Scan(&u.UpdateID)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil // recorded before
+				}
+				inserted[i] = err == nil
+				return err
+			})
+			continue
+		}
 		b.Queue(`INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at, chat)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 			u.ShopID, u.Source, u.UpdateID, u.Payload, u.ReceivedAt, u.Chat).Exec(func(ct pgconn.CommandTag) error {

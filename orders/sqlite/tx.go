@@ -298,6 +298,14 @@ func (t *tx) SetEventOutcome(ctx context.Context, e *orders.GatewayEvent) error 
 func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([]bool, error) {
 	inserted := make([]bool, len(ups))
 	for i, u := range ups {
+		if u.Key != "" {
+			fresh, err := t.insertKeyedChatUpdate(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+			inserted[i] = fresh
+			continue
+		}
 		res, err := t.q.ExecContext(ctx, `INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at, chat)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, source, update_id) DO NOTHING`,
 			u.ShopID, u.Source, u.UpdateID, blob(u.Payload), micros(u.ReceivedAt), u.Chat)
@@ -311,6 +319,33 @@ func (t *tx) InsertChatUpdates(ctx context.Context, ups []*orders.ChatUpdate) ([
 		inserted[i] = n == 1
 	}
 	return inserted, nil
+}
+
+// insertKeyedChatUpdate records an update unique on its key, numbering it from its
+// source's sequence.
+func (t *tx) insertKeyedChatUpdate(ctx context.Context, u *orders.ChatUpdate) (bool, error) {
+	var exists bool
+	err := t.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM chat_updates WHERE shop_id = ? AND source = ? AND event_key = ?)`,
+		u.ShopID, u.Source, u.Key).Scan(&exists)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: insert chat update: %w", err)
+	}
+	if exists {
+		return false, nil
+	}
+	var id int64
+	err = t.q.QueryRowContext(ctx, `INSERT INTO chat_offsets (shop_id, source, next) VALUES (?, ?, 1)
+		ON CONFLICT (shop_id, source) DO UPDATE SET next = next + 1 RETURNING next`, u.ShopID, u.Source).Scan(&id)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: number chat update: %w", err)
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO chat_updates (shop_id, source, update_id, payload, received_at, chat, event_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ShopID, u.Source, id, blob(u.Payload), micros(u.ReceivedAt), u.Chat, u.Key)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: insert chat update: %w", err)
+	}
+	u.UpdateID = id
+	return true, nil
 }
 
 // MarkChatUpdateProcessed records that an update is processed.

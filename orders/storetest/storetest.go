@@ -81,6 +81,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"RaceInsertEvent", testRaceInsertEvent},
 		{"EventBatch", testEventBatch},
 		{"ChatUpdates", testChatUpdates},
+		{"KeyedChatUpdates", testKeyedChatUpdates},
+		{"RaceKeyedChatUpdate", testRaceKeyedChatUpdate},
 		{"StaffThread", testStaffThread},
 		{"OrderKey", testOrderKey},
 		{"QueuedBefore", testQueuedBefore},
@@ -1513,6 +1515,85 @@ func testRaceChatUpdate(t *testing.T, h Harness) {
 	off, err := h.Store.ChatOffset(ctx, shopA, "telegram:7")
 	require.NoError(t, err)
 	require.Equal(t, int64(5001+n-1), off, "the largest offset wins whatever the commit order")
+}
+
+// keyedUpdate is an update a platform identifies by a string (a Messenger mid).
+func keyedUpdate(shop, source, key string) *orders.ChatUpdate {
+	return &orders.ChatUpdate{ShopID: shop, Source: source, Key: key, Chat: "psid-1",
+		Payload: []byte(`{"message":{"mid":"` + key + `","text":"Chào shop"}}`), ReceivedAt: at(1)}
+}
+
+func testKeyedChatUpdates(t *testing.T, h Harness) {
+	ctx := context.Background()
+	const src = "messenger:42"
+	a, b := keyedUpdate(shopA, src, "m_a"), keyedUpdate(shopA, src, "m_b")
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{a, b, keyedUpdate(shopA, src, "m_a")})
+		require.NoError(t, err)
+		require.Equal(t, []bool{true, true, false}, fresh, "a key repeated in the batch is recorded once")
+		return nil
+	})
+	require.Positive(t, a.UpdateID)
+	require.Equal(t, a.UpdateID+1, b.UpdateID, "numbered in the order recorded")
+	got, err := h.Store.ChatUpdate(ctx, shopA, src, b.UpdateID)
+	require.NoError(t, err)
+	require.Equal(t, b.Payload, got.Payload)
+	require.Equal(t, "psid-1", got.Chat)
+
+	// A redelivery is not recorded again; the same key from another page or shop is
+	// another update, numbered on its own.
+	again, other, otherShop := keyedUpdate(shopA, src, "m_b"), keyedUpdate(shopA, "messenger:43", "m_b"), keyedUpdate(shopB, src, "m_b")
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{again, other, otherShop})
+		require.NoError(t, err)
+		require.Equal(t, []bool{false, true, true}, fresh)
+		return nil
+	})
+	require.Equal(t, int64(1), other.UpdateID)
+	require.Equal(t, int64(1), otherShop.UpdateID)
+
+	// A rolled back delivery leaves the key free for the next one.
+	err = h.Store.InTx(ctx, func(tx orders.Tx) error {
+		if _, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{keyedUpdate(shopA, src, "m_c")}); err != nil {
+			return err
+		}
+		return errors.New("crash before the 200")
+	})
+	require.Error(t, err)
+	c := keyedUpdate(shopA, src, "m_c")
+	inTx(t, h, func(tx orders.Tx) error {
+		fresh, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{c})
+		require.NoError(t, err)
+		require.Equal(t, []bool{true}, fresh)
+		return nil
+	})
+	require.Greater(t, c.UpdateID, b.UpdateID)
+}
+
+// testRaceKeyedChatUpdate: the same event delivered 20 times at once is recorded by
+// exactly one delivery.
+func testRaceKeyedChatUpdate(t *testing.T, h Harness) {
+	ctx := context.Background()
+	const n = 20
+	fresh := make([]bool, n)
+	errs := race(n, func(i int) error {
+		return h.Store.InTx(ctx, func(tx orders.Tx) error {
+			ok, err := tx.InsertChatUpdates(ctx, []*orders.ChatUpdate{keyedUpdate(shopA, "messenger:7", "m_same")})
+			if err != nil {
+				return err
+			}
+			fresh[i] = ok[0]
+			return nil
+		})
+	})
+	wins := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if fresh[i] {
+			wins++
+		}
+	}
+	require.Equal(t, 1, wins, "exactly one delivery records the event")
 }
 
 func testStaffThread(t *testing.T, h Harness) {
