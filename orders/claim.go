@@ -1,6 +1,10 @@
 package orders
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // ReachableConversation returns the customer's conversation on channel if the
 // customer has written in it, which is when a platform such as Telegram lets the
@@ -46,4 +50,34 @@ func (s *Service) ClaimOrder(ctx context.Context, shopID, orderID string, conv *
 		return nil, false, err
 	}
 	return o, claimed, nil
+}
+
+// NotifyStaff tells the shop's staff something that concerns no order, such as a
+// command that failed where chatpay cannot answer it in place. It is done once per
+// key: a chat update handled again notifies nobody twice.
+func (s *Service) NotifyStaff(ctx context.Context, shopID, kind, reason, key string) error {
+	shop, err := s.Shop(shopID)
+	if err != nil {
+		return err
+	}
+	id := "staff:" + key
+	if _, err := s.store.Notice(ctx, shopID, id); err == nil {
+		return nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	text, err := s.renderer.Notice(kind, MessageData{Shop: shop, Reason: reason})
+	if err != nil {
+		return fmt.Errorf("render notice %s: %w", kind, err)
+	}
+	n := &Notice{ID: id, ShopID: shopID, Kind: kind, Text: text, CreatedAt: s.Now()}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertNotice(ctx, n); err != nil {
+			return err
+		}
+		if !shop.StaffChat {
+			return nil
+		}
+		return tx.Enqueue(ctx, DeliverNotice{ShopID: shopID, NoticeID: n.ID})
+	})
 }

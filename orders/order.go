@@ -277,6 +277,9 @@ const (
 	NoticeUnknownSession   = "unknown_session"
 	NoticeRefundFailed     = "refund_failed"
 	NoticeMessageFailed    = "message_failed"
+	// NoticeCommandFailed: a command staff typed where chatpay cannot answer in
+	// place (Meta's Page inbox) could not be carried out.
+	NoticeCommandFailed = "command_failed"
 )
 
 // Notice tells the shop's staff about something that happened to an order. Notices are

@@ -16,7 +16,7 @@ import (
 
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
-	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "message_failed"}
+	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "message_failed", "command_failed"}
 	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout"}
 )
 
@@ -225,11 +225,11 @@ func TestNotice(t *testing.T) {
 				require.NoError(t, err, "%s/%s", locale, kind)
 				require.NotEmpty(t, text)
 				require.NotContains(t, text, "<no value>")
-				if kind != "unknown_session" {
+				if kind != "unknown_session" && kind != "command_failed" {
 					require.Contains(t, text, "#1042", "%s/%s", locale, kind)
 				}
 				switch kind {
-				case "payment_failed", "amount_mismatch", "unknown_session", "refund_failed", "message_failed":
+				case "payment_failed", "amount_mismatch", "unknown_session", "refund_failed", "message_failed", "command_failed":
 					require.Contains(t, text, "card_declined", "%s/%s", locale, kind)
 				}
 				switch kind {

@@ -27,6 +27,7 @@ import (
 	"github.com/chatpay/chatpay/bot"
 	dialogmemory "github.com/chatpay/chatpay/bot/dialog/memory"
 	dialogredis "github.com/chatpay/chatpay/bot/dialog/redis"
+	"github.com/chatpay/chatpay/bot/messenger"
 	"github.com/chatpay/chatpay/bot/ratelimit/memory"
 	ratelimitredis "github.com/chatpay/chatpay/bot/ratelimit/redis"
 	"github.com/chatpay/chatpay/bot/telegram"
@@ -170,6 +171,8 @@ type Main struct {
 	URL string
 	// Telegram holds each shop's bot client, for shops with a telegram block.
 	Telegram map[string]*telegram.Client
+	// Messenger holds each shop's page client, for shops with a messenger block.
+	Messenger map[string]*messenger.Client
 	// telegramHandler acts on recorded Telegram updates (tests call it again to
 	// check that handling an update twice does nothing twice).
 	telegramHandler *telegram.Handler
@@ -256,8 +259,11 @@ func (m *Main) Open(ctx context.Context) error {
 		LinkKey:         linkKey,
 		ScrubChatUpdate: bot.RedactCardNumbersJSON,
 		ChatOfUpdate: func(source string, raw []byte) string {
-			if strings.HasPrefix(source, "telegram:") {
+			switch {
+			case strings.HasPrefix(source, "telegram:"):
 				return telegram.ChatOfUpdate(raw)
+			case strings.HasPrefix(source, "messenger:"):
+				return messenger.ChatOfUpdate(raw)
 			}
 			return ""
 		},
@@ -296,6 +302,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openTelegram(); err != nil {
 		return err
 	}
+	if err := m.openMessenger(); err != nil {
+		return err
+	}
 	m.telegramHandler = &telegram.Handler{
 		Service:      m.Service,
 		Texts:        pages,
@@ -311,16 +320,24 @@ func (m *Main) Open(ctx context.Context) error {
 		Channels: bot.Channels{
 			orders.ChannelWebchat:  webchat.Channel{},
 			orders.ChannelTelegram: telegram.NewChannel(m.telegramClient, m.operatorChat, m.Service),
+			orders.ChannelMessenger: messenger.Channel{
+				Clients: m.messengerClient, PaidTemplate: m.messengerPaidTemplate, Orders: m.Service,
+			},
 		},
-		ChatHandler: chatHandlers{"telegram": m.telegramHandler},
-		Notifier:    telegram.Notifier{Clients: m.telegramClient, OperatorChat: m.operatorChat},
-		Limiter:     m.limiter(),
+		ChatHandler: chatHandlers{"telegram": m.telegramHandler, "messenger": &messenger.Handler{
+			Service: m.Service, Texts: pages, Clients: m.messengerClient,
+			Logger: m.Logger.With("component", "messenger"),
+		}},
+		Notifier: telegram.Notifier{Clients: m.telegramClient, OperatorChat: m.operatorChat},
+		Limiter:  m.limiter(),
 		Account: func(shop *orders.Shop, channel string) string {
-			if channel == orders.ChannelTelegram {
-				for _, sh := range cfg.Shops {
-					if sh.ID == shop.ID && sh.Telegram != nil {
-						return bot.TelegramBotID(sh.Telegram.Token)
-					}
+			for _, sh := range cfg.Shops {
+				switch {
+				case sh.ID != shop.ID:
+				case channel == orders.ChannelTelegram && sh.Telegram != nil:
+					return bot.TelegramBotID(sh.Telegram.Token)
+				case channel == orders.ChannelMessenger && sh.Messenger != nil:
+					return sh.Messenger.PageID
 				}
 			}
 			return shop.ID
@@ -371,6 +388,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Service: m.Service,
 		Bots:    m.telegramWebhookBot,
 		Metrics: hookMetrics,
+	}).Register(engine)
+	(&webhooks.MessengerHandler{
+		Service:  m.Service,
+		Platform: messenger.Platform{},
+		Pages:    m.messengerPage,
+		Metrics:  hookMetrics,
 	}).Register(engine)
 
 	m.server = &http.Server{
@@ -725,4 +748,50 @@ func (hs chatHandlers) HandleUpdate(ctx context.Context, shop *orders.Shop, u *o
 		return &bot.PermanentError{Reason: "No handler for updates from " + platform + "."}
 	}
 	return h.HandleUpdate(ctx, shop, u)
+}
+
+func (m *Main) openMessenger() error {
+	m.Messenger = map[string]*messenger.Client{}
+	for _, sh := range m.Config.Shops {
+		c := sh.Messenger
+		if c == nil {
+			continue
+		}
+		client, err := messenger.NewClient(messenger.Config{
+			PageID: c.PageID, PageAccessToken: c.PageAccessToken, AppSecret: c.AppSecret, AppID: c.AppID,
+			APIURL: c.APIURL, Version: c.APIVersion,
+		})
+		if err != nil {
+			return fmt.Errorf("config: shops[%s].messenger: %w", sh.ID, err)
+		}
+		m.Messenger[sh.ID] = client
+	}
+	return nil
+}
+
+func (m *Main) messengerClient(shopID string) (*messenger.Client, bool) {
+	c, ok := m.Messenger[shopID]
+	return c, ok
+}
+
+// messengerPage tells the webhook route about a shop's Facebook Page.
+func (m *Main) messengerPage(shopID string) (webhooks.MessengerPage, bool) {
+	for _, sh := range m.Config.Shops {
+		if sh.ID == shopID && sh.Messenger != nil {
+			return webhooks.MessengerPage{Source: messenger.Source(sh.Messenger.PageID),
+				AppSecret: sh.Messenger.AppSecret, VerifyToken: sh.Messenger.VerifyToken}, true
+		}
+	}
+	return webhooks.MessengerPage{}, false
+}
+
+// messengerPaidTemplate returns the shop's approved utility template for the paid
+// confirmation outside the 24-hour window.
+func (m *Main) messengerPaidTemplate(shopID string) (name, language string, ok bool) {
+	for _, sh := range m.Config.Shops {
+		if sh.ID == shopID && sh.Messenger != nil && sh.Messenger.PaidTemplate != nil {
+			return sh.Messenger.PaidTemplate.Name, sh.Messenger.PaidTemplate.Language, true
+		}
+	}
+	return "", "", false
 }

@@ -53,9 +53,9 @@ func setup(t testing.TB, store string, pendingDelay ...time.Duration) *app {
 // options vary setup.
 type options struct {
 	pendingDelay time.Duration
-	// telegramA and telegramB are the shops' telegram blocks (YAML, indented for a
-	// shop's keys), empty for none.
-	telegramA, telegramB string
+	// shopAExtra and shopBExtra are more of the shops' keys, such as their telegram
+	// or messenger blocks (YAML, indented for a shop's keys), empty for none.
+	shopAExtra, shopBExtra string
 }
 
 func setupWith(t testing.TB, store string, o options) *app {
@@ -92,7 +92,7 @@ shops:
       sandbox:
         webhook_secret: "secret-b"
 %s
-`, base, filepath.Join(dir, "chatpay.db"), keyA, o.telegramA, keyB, o.telegramB)
+`, base, filepath.Join(dir, "chatpay.db"), keyA, o.shopAExtra, keyB, o.shopBExtra)
 	path := filepath.Join(dir, "chatpay.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
 	cfg, err := configs.Load(path, func(string) (string, bool) { return "", false })

@@ -36,9 +36,9 @@ import (
 // benchmark uses: enough that the 30/s bot limit, not the per-chat one, decides.
 const telegramChats = 1000
 
-// telegramBotLimit is Telegram's per-bot send limit; telegramChats messages cannot
-// reach their chats faster than telegramChats/telegramBotLimit seconds.
-const telegramBotLimit = 30.0
+// shopBExtraotLimit is Telegram's per-bot send limit; telegramChats messages cannot
+// reach their chats faster than telegramChats/shopBExtraotLimit seconds.
+const shopBExtraotLimit = 30.0
 
 // BenchmarkTelegramConfirmations delivers one order card, then one paid confirmation,
 // to each of 1,000 Telegram customers of a polling bot with no operator chat, under the
@@ -53,7 +53,7 @@ const telegramBotLimit = 30.0
 func BenchmarkTelegramConfirmations(b *testing.B) {
 	ctx := context.Background()
 	tg := telegramtest.New(b, telegramtest.WithLimits(telegramtest.TelegramLimits()))
-	a := setupWith(b, "sqlite", options{telegramA: telegramBlock(tg, "polling", "")})
+	a := setupWith(b, "sqlite", options{shopAExtra: shopBExtralock(tg, "polling", "")})
 	gw, err := a.m.Gateways.Get("shop-a", sandbox.Name)
 	require.NoError(b, err)
 
@@ -156,7 +156,7 @@ func BenchmarkTelegramConfirmations(b *testing.B) {
 	tooMany := tg.TooManyRequests()
 	snoozed := snoozedJobs(b, a) - cardsSnoozed
 
-	ideal := telegramChats / telegramBotLimit
+	ideal := telegramChats / shopBExtraotLimit
 	b.ReportMetric(secs, "s/1000")
 	b.ReportMetric(telegramChats/secs, "msgs/s")
 	b.ReportMetric(secs/ideal, "x-limit")
@@ -238,7 +238,7 @@ func BenchmarkTelegramInbound(b *testing.B) {
 			const secret = "hook-secret_1"
 			ctx := context.Background()
 			tg := telegramtest.New(b)
-			a := setupWith(b, store, options{telegramA: telegramBlock(tg, "webhook", secret)})
+			a := setupWith(b, store, options{shopAExtra: shopBExtralock(tg, "webhook", secret)})
 			source, err := telegram.Source(tg.Token())
 			require.NoError(b, err)
 			client := loadClient()

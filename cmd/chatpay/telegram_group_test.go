@@ -39,8 +39,8 @@ func TestTelegramOrderFromComments(t *testing.T) {
 			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
 			channel, discussion := tg.NewChannel("Cửa hàng A")
 			elsewhere := tg.NewSupergroup("Chợ đồ cũ") // a group the shop does not sell in
-			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      sales_groups: [%d]", discussion)
-			a := setupWith(t, store, options{telegramA: block})
+			block := shopBExtralock(tg, "polling", "") + fmt.Sprintf("\n      sales_groups: [%d]", discussion)
+			a := setupWith(t, store, options{shopAExtra: block})
 			source, err := telegram.Source(tg.Token())
 			require.NoError(t, err)
 			owner := tg.NewUser("Chủ shop")
@@ -203,8 +203,8 @@ func TestTelegramGuidedOrder(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
 			forum := tg.NewStaffForum("Shop A staff")
-			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
-			a := setupWith(t, store, options{telegramA: block})
+			block := shopBExtralock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{shopAExtra: block})
 			c := &conversation{t: t, tg: tg, forum: forum, lan: tg.NewCustomer("Lan"), staff: tg.NewUser("Minh")}
 
 			tg.CustomerSays(c.lan, "Chào shop")
@@ -364,8 +364,8 @@ func TestTelegramNoticesWithoutAConversation(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
 			forum := tg.NewStaffForum("Shop A staff")
-			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
-			a := setupWith(t, store, options{telegramA: block})
+			block := shopBExtralock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{shopAExtra: block})
 			o := a.createOrder(keyA, map[string]any{
 				"customer": map[string]any{"name": "Khách lẻ"},
 				"items":    []map[string]any{{"name": "Áo thun", "quantity": 1, "unit_price": 150000}},

@@ -15,8 +15,8 @@ import (
 	"github.com/chatpay/chatpay/bot/telegram/telegramtest"
 )
 
-// telegramBlock is a shop's telegram config pointing at the emulator.
-func telegramBlock(tg *telegramtest.Server, mode, secret string) string {
+// shopBExtralock is a shop's telegram config pointing at the emulator.
+func shopBExtralock(tg *telegramtest.Server, mode, secret string) string {
 	return fmt.Sprintf(`    telegram:
       token: %q
       api_url: %q
@@ -33,7 +33,7 @@ func TestTelegramOrderCardAndConfirmation(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t)
-			a := setupWith(t, store, options{telegramA: telegramBlock(tg, "polling", "")})
+			a := setupWith(t, store, options{shopAExtra: shopBExtralock(tg, "polling", "")})
 			lan := tg.NewCustomer("Lan")
 
 			o := a.createOrder(keyA, map[string]any{
@@ -88,8 +88,8 @@ func TestTelegramUpdatesAreRecorded(t *testing.T) {
 			polled := telegramtest.New(t)
 			hooked := telegramtest.New(t, telegramtest.WithToken("777:hooked-bot-token"), telegramtest.WithWebhookBackoff(time.Millisecond, 20*time.Millisecond))
 			a := setupWith(t, store, options{
-				telegramA: telegramBlock(polled, "polling", ""),
-				telegramB: telegramBlock(hooked, "webhook", "hook-secret_1"),
+				shopAExtra: shopBExtralock(polled, "polling", ""),
+				shopBExtra: shopBExtralock(hooked, "webhook", "hook-secret_1"),
 			})
 			ctx := context.Background()
 			check := func(tg *telegramtest.Server, shop string) {
@@ -203,8 +203,8 @@ func TestTelegramSellsInChat(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
 			forum := tg.NewStaffForum("Shop A staff")
-			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
-			a := setupWith(t, store, options{telegramA: block})
+			block := shopBExtralock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{shopAExtra: block})
 			c := &conversation{t: t, tg: tg, forum: forum, lan: tg.NewCustomer("Lan"), staff: tg.NewUser("Minh")}
 
 			// The customer writes; staff see it in the customer's topic.
@@ -287,8 +287,8 @@ func TestTelegramOrderShipButton(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t, telegramtest.WithBotUsername("shopbot"))
 			forum := tg.NewStaffForum("Shop A staff")
-			block := telegramBlock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
-			a := setupWith(t, store, options{telegramA: block})
+			block := shopBExtralock(tg, "polling", "") + fmt.Sprintf("\n      operator_chat_id: %d", forum)
+			a := setupWith(t, store, options{shopAExtra: block})
 			c := &conversation{t: t, tg: tg, forum: forum, lan: tg.NewCustomer("Lan"), staff: tg.NewUser("Minh")}
 
 			tg.CustomerSays(c.lan, "Cho mình 1 mũ nhé")
@@ -326,7 +326,7 @@ func TestTelegramOrderShipButton(t *testing.T) {
 func TestTelegramRestartMidBurst(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.New(t)
-	a := setupWith(t, "sqlite", options{telegramA: telegramBlock(tg, "polling", "")})
+	a := setupWith(t, "sqlite", options{shopAExtra: shopBExtralock(tg, "polling", "")})
 	source, err := telegram.Source(tg.Token())
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -396,7 +396,7 @@ func TestTelegramBusiness(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.New(t)
-			a := setupWith(t, store, options{telegramA: telegramBlock(tg, "polling", "")})
+			a := setupWith(t, store, options{shopAExtra: shopBExtralock(tg, "polling", "")})
 			owner := tg.NewCustomer("Chủ shop") // has opened the bot
 			conn, err := tg.ConnectBusiness(owner)
 			require.NoError(t, err)

@@ -1,0 +1,105 @@
+package messenger
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+
+	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/orders"
+	"github.com/chatpay/chatpay/templates"
+)
+
+// Handler is the conversation handler for a shop's Facebook Page (jobs.ChatHandler).
+// Customers message the page; their messages are recorded, and their time keeps the
+// 24-hour window. Staff answer in Meta's own Page inbox, and may type the same /order
+// (or /order_ship) as on Telegram there: chatpay sees the message as an echo sent by
+// another app than its own, creates the order for that customer and sends the card.
+// Echoes of chatpay's own messages are ignored.
+//
+// Everything it does is keyed by the update, so handling an update again (a job
+// retried after a crash) repeats nothing.
+type Handler struct {
+	Service *orders.Service
+	Texts   *templates.Templates
+	// Clients returns the shop's page client.
+	Clients func(shopID string) (*Client, bool)
+	Logger  *slog.Logger
+}
+
+// HandleUpdate implements jobs.ChatHandler.
+func (h *Handler) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders.ChatUpdate) error {
+	ev, err := DecodeUpdate(u.Payload)
+	if err != nil {
+		return &bot.PermanentError{Reason: "The Messenger event cannot be read: " + err.Error()}
+	}
+	client, ok := h.Clients(shop.ID)
+	if !ok || ev.PageID != client.PageID() {
+		return nil // not this shop's page (any more)
+	}
+	key := u.Source + ":" + strconv.FormatInt(u.UpdateID, 10)
+	switch ev.Kind {
+	case KindMessage, KindPostback:
+		return h.customerMessage(ctx, shop, key, ev)
+	case KindEcho:
+		if ev.AppID == client.AppID() {
+			return nil // a message chatpay sent
+		}
+		return h.pageInboxMessage(ctx, shop, key, ev)
+	}
+	return nil // comments are not handled here yet
+}
+
+// customerMessage records what a customer wrote (or which button they pressed).
+func (h *Handler) customerMessage(ctx context.Context, shop *orders.Shop, key string, ev Event) error {
+	text := ev.Text
+	if text == "" {
+		text = "[attachment]"
+	}
+	var replies []orders.Outbound
+	if bot.HasRedactedCard(text) {
+		warning, err := h.Texts.Chat("card_warning", templates.ChatView{Locale: shop.Locale})
+		if err != nil {
+			return err
+		}
+		replies = append(replies, orders.Outbound{Direction: orders.DirectionOut, Kind: orders.KindCardWarning, Text: warning})
+	}
+	_, _, err := h.Service.ReceiveMessage(ctx, shop.ID, orders.InboundMessage{
+		Channel: orders.ChannelMessenger, ExternalID: ev.PSID, Key: key, Text: text, At: ev.Timestamp,
+	}, replies...)
+	return err
+}
+
+// pageInboxMessage acts on what staff typed in the Page inbox: /order and
+// /order_ship create an order for the customer of that thread. Anything else is the
+// staff talking to the customer, which Meta has delivered already. Staff cannot be
+// answered in the thread (the customer would read it), so a command that fails
+// becomes a notice for them.
+func (h *Handler) pageInboxMessage(ctx context.Context, shop *orders.Shop, key string, ev Event) error {
+	cmd, ok := bot.ParseCommand(ev.Text)
+	if !ok || (cmd.Name != "order" && cmd.Name != "order_ship") {
+		return nil
+	}
+	cur, _ := orders.LookupCurrency(shop.Currency)
+	failed := func(err error) error {
+		return h.Service.NotifyStaff(ctx, shop.ID, orders.NoticeCommandFailed,
+			orders.ErrorMessage(err)+"\n\n"+bot.OrderUsage(cur), key)
+	}
+	spec, err := bot.ParseOrder(cmd.Args, cur)
+	if err != nil {
+		return failed(err)
+	}
+	_, err = h.Service.CreateOrder(ctx, shop.ID, orders.CreateOrderInput{
+		Customer:      orders.Customer{Channel: orders.ChannelMessenger, ExternalID: ev.PSID},
+		Items:         spec.Items,
+		ShippingFee:   spec.ShippingFee,
+		ShipOnPayment: cmd.Name == "order_ship",
+		Key:           key,
+	})
+	if orders.ErrorCode(err) == orders.EINTERNAL {
+		return err
+	} else if err != nil {
+		return failed(err)
+	}
+	return nil
+}
