@@ -81,3 +81,31 @@ func (s *Service) NotifyStaff(ctx context.Context, shopID, kind, reason, key str
 		return tx.Enqueue(ctx, DeliverNotice{ShopID: shopID, NoticeID: n.ID})
 	})
 }
+
+// AttachOrder puts an order that has no conversation into conv, where a channel has
+// already delivered its card outside the queue: a Messenger private reply to the
+// comment the order was made from carries the card, and only its answer names the
+// customer's conversation. The delivered card is recorded as sent, under the given
+// id, so the order's messages show it. Attaching again to the same conversation
+// changes nothing.
+func (s *Service) AttachOrder(ctx context.Context, shopID, orderID string, conv *Conversation, card *Message) (*Order, error) {
+	return s.update(ctx, shopID, orderID, func(tx Tx, shop *Shop, o *Order) error {
+		switch {
+		case conv.ShopID != shop.ID:
+			return Errorf(ENOTFOUND, "Conversation %s not found.", conv.ID)
+		case o.ConversationID == conv.ID:
+			return nil
+		case o.ConversationID != "":
+			return Errorf(ECONFLICT, "Order %s is already in a conversation.", o.Code)
+		}
+		o.ConversationID = conv.ID
+		if card == nil {
+			return nil
+		}
+		now := s.Now()
+		m := *card
+		m.ShopID, m.ConversationID, m.OrderID = shop.ID, conv.ID, o.ID
+		m.Direction, m.Status, m.CreatedAt, m.SentAt = DirectionOut, MessageSent, now, &now
+		return tx.InsertMessage(ctx, &m)
+	})
+}

@@ -46,8 +46,13 @@ func (h *Handler) HandleUpdate(ctx context.Context, shop *orders.Shop, u *orders
 			return nil // a message chatpay sent
 		}
 		return h.pageInboxMessage(ctx, shop, key, ev)
+	case KindComment:
+		if ev.From.ID != ev.PageID {
+			return nil // a customer's comment: an order comes when the page answers it
+		}
+		return h.pageComment(ctx, shop, client, key, ev)
 	}
-	return nil // comments are not handled here yet
+	return nil
 }
 
 // customerMessage records what a customer wrote (or which button they pressed).
@@ -68,6 +73,80 @@ func (h *Handler) customerMessage(ctx context.Context, shop *orders.Shop, key st
 		Channel: orders.ChannelMessenger, ExternalID: ev.PSID, Key: key, Text: text, At: ev.Timestamp,
 	}, replies...)
 	return err
+}
+
+// pageComment acts on the page's own comments: one that answers a customer's comment
+// with /order (or /order_ship) sells to its author. Meta gives a commenter no
+// page-scoped id, so the card goes as the comment's private reply, which Meta
+// delivers into the customer's Messenger conversation with the page (opening one
+// if need be) and whose answer names it; the order then belongs to that
+// conversation. Other comments of the page are ignored.
+func (h *Handler) pageComment(ctx context.Context, shop *orders.Shop, client *Client, key string, ev Event) error {
+	cmd, ok := bot.ParseCommand(ev.Text)
+	if !ok || (cmd.Name != "order" && cmd.Name != "order_ship") {
+		return nil
+	}
+	cur, _ := orders.LookupCurrency(shop.Currency)
+	failed := func(reason string) error {
+		return h.Service.NotifyStaff(ctx, shop.ID, orders.NoticeCommandFailed, reason, key)
+	}
+	if ev.ParentID == "" || ev.ParentID == ev.PostID {
+		return failed("Reply to the customer's comment with /order, so that chatpay knows who the order is for.")
+	}
+	spec, err := bot.ParseOrder(cmd.Args, cur)
+	if err != nil {
+		return failed(orders.ErrorMessage(err) + "\n\n" + bot.OrderUsage(cur))
+	}
+	o, err := h.Service.CreateOrder(ctx, shop.ID, orders.CreateOrderInput{
+		Items:         spec.Items,
+		ShippingFee:   spec.ShippingFee,
+		ShipOnPayment: cmd.Name == "order_ship",
+		Metadata:      map[string]string{"messenger_comment": ev.ParentID},
+		Key:           key,
+	})
+	if orders.ErrorCode(err) == orders.EINTERNAL {
+		return err
+	} else if err != nil {
+		return failed(orders.ErrorMessage(err))
+	}
+	if o.ConversationID != "" {
+		return nil // sent before: this is the update handled again
+	}
+	link, err := h.Service.LinkURL(o)
+	if err != nil {
+		return err
+	}
+	text, buttons, err := bot.Renderer{Templates: h.Texts}.Message(orders.KindOrderCard,
+		orders.MessageData{Shop: shop, Order: o, LinkURL: link})
+	if err != nil {
+		return err
+	}
+	psid, mid, err := client.PrivateReply(ctx, ev.ParentID, Out{Text: text, Buttons: buttons})
+	if bot.IsPermanent(err) {
+		return failed(err.Error())
+	} else if err != nil {
+		return err // throttled or down: the job tries again
+	}
+	if psid == "" {
+		h.logger().Warn("private reply named no conversation; the order stays without one",
+			"shop_id", shop.ID, "order", o.Code, "comment_id", ev.ParentID)
+		return nil
+	}
+	conv, err := h.Service.EnsureConversation(ctx, shop.ID, orders.ChannelMessenger, psid, "")
+	if err != nil {
+		return err
+	}
+	_, err = h.Service.AttachOrder(ctx, shop.ID, o.ID, conv, &orders.Message{
+		ID: "out:" + key + ":card", Kind: orders.KindOrderCard, Text: text, Buttons: buttons, ExternalID: mid,
+	})
+	return err
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
 }
 
 // pageInboxMessage acts on what staff typed in the Page inbox: /order and

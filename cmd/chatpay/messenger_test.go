@@ -143,3 +143,80 @@ func TestMessengerWindow(t *testing.T) {
 	paid := waitSent(t, fb, psid, "the utility template", func(m messengertest.Message) bool { return m.Template == "order_paid" })
 	require.Equal(t, []string{"1001"}, paid.TemplateParams)
 }
+
+// TestMessengerOrderFromComment: a customer comments on the page's post; staff answer
+// the comment from the page with /order; the card goes as the comment's private reply
+// into the customer's Messenger conversation; once the customer writes back (which
+// opens Meta's window) and pays, the confirmation follows in that conversation. A
+// second /order on the same comment cannot get a second private reply, and staff are
+// told; the page's other comments make nothing.
+func TestMessengerOrderFromComment(t *testing.T) {
+	t.Parallel()
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			fb := messengertest.New(t)
+			a := setupWith(t, store, options{shopAExtra: messengerBlock(fb, "")})
+			fb.SetWebhook(a.url + "/webhooks/messenger/shop-a")
+
+			post := fb.Post("Áo thun mới về, 150k")
+			comment, err := fb.Comment(post, "Lan", "Cho mình 2 cái size M")
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, comment.Status)
+			_, err = fb.PageComments(post, "Cảm ơn cả nhà đã ủng hộ!")
+			require.NoError(t, err)
+
+			cmd, err := fb.PageRepliesToComment(comment.Event.CommentID, "/order 2 x Áo thun @ 150000")
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, cmd.Status)
+			var reply messengertest.PrivateReply
+			require.Eventually(t, func() bool {
+				var ok bool
+				reply, ok = fb.PrivateReplyTo(comment.Event.CommentID)
+				return ok
+			}, 15*time.Second, 10*time.Millisecond, "the private reply")
+			card := waitSent(t, fb, reply.PSID, "the card", func(m messengertest.Message) bool { return strings.Contains(m.Text, "#1001") })
+			require.Equal(t, comment.Event.CommentID, card.CommentID, "sent as the comment's private reply")
+			require.Contains(t, card.Buttons[0].URL, "/pay/")
+
+			// The order belongs to that conversation and lists the card as sent.
+			_, list := a.call(http.MethodGet, "/api/v1/orders", keyA, nil)
+			require.Len(t, list["orders"].([]any), 1, "the page's other comment made nothing")
+			o := list["orders"].([]any)[0].(map[string]any)
+			ms := a.waitMessages(keyA, o["id"].(string), "the card", func(ms []map[string]any) bool { return find(ms, "order_card") != nil })
+			require.Equal(t, "sent", find(ms, "order_card")["status"])
+
+			// Handled again (the same delivery), nothing more is sent.
+			_, err = fb.Deliver(cmd.Body)
+			require.NoError(t, err)
+
+			// The customer writes back, pays, and the confirmation follows there.
+			_, err = fb.CustomerSays(reply.PSID, "Mình chuyển khoản liền nha")
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				c, err := a.m.Store.ConversationByExternalID(context.Background(), "shop-a", "messenger", reply.PSID)
+				return err == nil && c.LastInboundAt != nil
+			}, 15*time.Second, 10*time.Millisecond, "the customer's message handled")
+			a.pay(card.Buttons[0].URL, "success", "normal")
+			waitSent(t, fb, reply.PSID, "the confirmation", func(m messengertest.Message) bool {
+				return strings.Contains(m.Text, "#1001 thành công")
+			})
+
+			// A second /order on the same comment: Meta allows one private reply, so
+			// staff get a notice and the customer nothing more.
+			_, err = fb.PageRepliesToComment(comment.Event.CommentID, "/order 1 x Mũ @ 50000")
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				_, ns := a.call(http.MethodGet, "/api/v1/notices", keyA, nil)
+				for _, n := range ns["notices"].([]any) {
+					n := n.(map[string]any)
+					if n["kind"] == "command_failed" && strings.Contains(n["text"].(string), "private reply") {
+						return true
+					}
+				}
+				return false
+			}, 15*time.Second, 10*time.Millisecond, "the notice for staff")
+			require.Len(t, fb.PrivateReplies(), 1)
+		})
+	}
+}

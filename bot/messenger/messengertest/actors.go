@@ -201,6 +201,28 @@ func (s *Server) NewPageCommentEvent(postID, text string) (Event, error) {
 	return s.commentEvent(postID, postID, nil, text), nil
 }
 
+// NewPageReplyEvent records the Page's reply to a comment (as staff answer a
+// customer's comment from the Page) and returns its event.
+func (s *Server) NewPageReplyEvent(commentID, text string) (Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	parent, ok := s.comments[commentID]
+	if !ok {
+		return Event{}, fmt.Errorf("messengertest: no comment %s", commentID)
+	}
+	return s.commentEvent(parent.postID, commentID, nil, text), nil
+}
+
+// PageRepliesToComment makes the Page reply to a comment and delivers the feed
+// change.
+func (s *Server) PageRepliesToComment(commentID, text string) (Delivery, error) {
+	e, err := s.NewPageReplyEvent(commentID, text)
+	if err != nil {
+		return Delivery{}, err
+	}
+	return s.Batch(e)
+}
+
 // commentEvent records a comment by p (nil: the Page). A top-level comment's
 // parent_id is the post's id, as in Meta's payloads. Comments do not open
 // the standard messaging window: Meta allows one private reply instead. The
