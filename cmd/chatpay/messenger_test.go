@@ -68,11 +68,21 @@ func TestMessengerSellsInChat(t *testing.T) {
 			require.Equal(t, "web_url", card.Buttons[0].Type)
 			require.Contains(t, card.Buttons[0].URL, "/pay/")
 
-			// The same delivery again (Meta retries) creates nothing.
+			// The same delivery again (Meta retries) creates nothing; a forged one is
+			// refused.
 			again, err := fb.Deliver(order.Body)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, again.Status)
+			forged, err := fb.DeliverWithSignature(order.Body, "sha256="+strings.Repeat("0", 64))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, forged.Status)
 
+			// Declined: Pay again, to the same link. Then paid.
+			a.pay(card.Buttons[0].URL, "decline", "normal")
+			retry := waitSent(t, fb, psid, "Pay again", func(m messengertest.Message) bool {
+				return len(m.Buttons) == 1 && m.Buttons[0].Title == "Thanh toán lại"
+			})
+			require.Equal(t, card.Buttons[0].URL, retry.Buttons[0].URL)
 			a.pay(card.Buttons[0].URL, "success", "normal")
 			waitSent(t, fb, psid, "the confirmation", func(m messengertest.Message) bool {
 				return strings.Contains(m.Text, "#1001 thành công")
