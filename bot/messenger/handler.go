@@ -2,6 +2,7 @@ package messenger
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 
@@ -24,6 +25,9 @@ type Handler struct {
 	Texts   *templates.Templates
 	// Clients returns the shop's page client.
 	Clients func(shopID string) (*Client, bool)
+	// Limiter spaces the private replies the handler sends itself under the page's
+	// limits, with the messages the jobs send; nil sends without limits.
+	Limiter bot.Limiter
 	Logger  *slog.Logger
 }
 
@@ -120,6 +124,15 @@ func (h *Handler) pageComment(ctx context.Context, shop *orders.Shop, client *Cl
 		orders.MessageData{Shop: shop, Order: o, LinkURL: link})
 	if err != nil {
 		return err
+	}
+	if h.Limiter != nil {
+		wait, err := h.Limiter.Reserve(ctx, bot.MessengerLimits(client.PageID(), "comment:"+ev.ParentID)...)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return &bot.RateLimitedError{After: wait, Err: errors.New("the page's send limit is reached")}
+		}
 	}
 	psid, mid, err := client.PrivateReply(ctx, ev.ParentID, Out{Text: text, Buttons: buttons})
 	if bot.IsPermanent(err) {

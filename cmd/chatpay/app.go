@@ -305,6 +305,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openMessenger(); err != nil {
 		return err
 	}
+	// One limiter for everything that sends, so that in-process limits are shared
+	// too (through Redis they would be anyway).
+	limiter := m.limiter()
 	m.telegramHandler = &telegram.Handler{
 		Service:      m.Service,
 		Texts:        pages,
@@ -325,11 +328,11 @@ func (m *Main) Open(ctx context.Context) error {
 			},
 		},
 		ChatHandler: chatHandlers{"telegram": m.telegramHandler, "messenger": &messenger.Handler{
-			Service: m.Service, Texts: pages, Clients: m.messengerClient,
+			Service: m.Service, Texts: pages, Clients: m.messengerClient, Limiter: limiter,
 			Logger: m.Logger.With("component", "messenger"),
 		}},
 		Notifier: telegram.Notifier{Clients: m.telegramClient, OperatorChat: m.operatorChat},
-		Limiter:  m.limiter(),
+		Limiter:  limiter,
 		Account: func(shop *orders.Shop, channel string) string {
 			for _, sh := range cfg.Shops {
 				switch {
