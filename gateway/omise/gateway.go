@@ -1,0 +1,382 @@
+package omise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/orders"
+)
+
+// Name is the gateway's name in URLs and configuration.
+const Name = "omise"
+
+// Event types ResolveEvent reports beyond orders.EventSucceeded, EventFailed and
+// EventPending, for what orders.GatewayEvent cannot express yet. The domain ignores
+// unknown types today (it records them and acts on none).
+const (
+	EventCaptured       = "omise.captured"        // CapturedAmount was captured
+	EventReversed       = "omise.reversed"        // the authorisation was released
+	EventRefunded       = "omise.refunded"        // RefundID for RefundAmount
+	EventDisputeOpened  = "omise.dispute_opened"  // DisputeID, DisputeStatus, DisputeAmount
+	EventDisputeUpdated = "omise.dispute_updated" // same fields
+	EventDisputeClosed  = "omise.dispute_closed"  // DisputeStatus is won or lost
+	// TypeUnresolved prefixes the Type ParseWebhook reports: a verified event whose object
+	// has not been re-fetched yet, so nothing may act on it (see ResolveEvent).
+	TypeUnresolved = "omise.unresolved:"
+)
+
+// ErrUnsupportedEvent is returned by ResolveEvent for an event key chatpay does not use;
+// the caller acknowledges the delivery and drops it.
+var ErrUnsupportedEvent = errors.New("omise: event key not handled")
+
+// Metadata keys chatpay puts on charges and refunds.
+const (
+	MetaShopID         = "chatpay_shop_id"
+	MetaOrderID        = "chatpay_order_id"
+	MetaOrderCode      = "chatpay_order_code"
+	MetaAttemptID      = "chatpay_attempt_id"
+	MetaIdempotencyKey = "chatpay_idempotency_key"
+)
+
+// Config configures one shop's Omise gateway.
+type Config struct {
+	ShopID string
+	Client *Client
+	// WebhookSecrets are the shop's webhook secrets as the dashboard shows them (base64):
+	// the current one first, the previous one during a rotation on our side.
+	WebhookSecrets []string
+	// SourceType is how customers pay: SourcePromptPay (a QR shown on the pay page) or a
+	// redirect source such as SourceMobileBankingSCB (default SourcePromptPay).
+	SourceType string
+}
+
+// Gateway is Omise as one shop's gateway.Gateway. Session ids are charge ids, and so are
+// payment refs: Omise refunds a charge.
+type Gateway struct {
+	cfg Config
+}
+
+var _ gateway.Gateway = (*Gateway)(nil)
+
+// New returns a shop's Omise gateway.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("omise: gateway needs a client")
+	}
+	if len(cfg.WebhookSecrets) == 0 {
+		return nil, errors.New("omise: gateway needs a webhook secret")
+	}
+	for _, s := range cfg.WebhookSecrets {
+		if _, err := DecodeSecret(s); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.SourceType == "" {
+		cfg.SourceType = SourcePromptPay
+	}
+	return &Gateway{cfg: cfg}, nil
+}
+
+// Name implements gateway.Gateway.
+func (g *Gateway) Name() string { return Name }
+
+// CreateSession creates a charge with an inline source of the configured type. For a
+// redirect source the checkout URL is the charge's authorize_uri, and Omise sends the
+// customer back to req.ReturnURL. PromptPay has no page at Omise: the checkout URL is the
+// QR image itself, a usable fallback, and the pay page should instead embed the image
+// from QRCode(ctx, session.ID) next to the order summary and poll SessionStatus.
+func (g *Gateway) CreateSession(ctx context.Context, req gateway.SessionRequest) (*gateway.Session, error) {
+	if req.ShopID != "" && req.ShopID != g.cfg.ShopID {
+		return nil, orders.Invalidf("shop_id", "session for shop %q requested from shop %q's gateway", req.ShopID, g.cfg.ShopID)
+	}
+	if req.Amount <= 0 || req.Amount > orders.MaxAmount {
+		return nil, orders.Invalidf("amount", "must be between 1 and %d minor units, got %d", orders.MaxAmount, req.Amount)
+	}
+	cur, ok := orders.LookupCurrency(req.Currency)
+	if !ok {
+		return nil, orders.Invalidf("currency", "unknown currency %q", req.Currency)
+	}
+	md := map[string]string{}
+	for k, v := range req.Metadata {
+		md[k] = v
+	}
+	for k, v := range map[string]string{MetaShopID: g.cfg.ShopID, MetaOrderID: req.OrderID, MetaOrderCode: req.OrderCode, MetaAttemptID: req.AttemptID} {
+		if v != "" {
+			md[k] = v
+		}
+	}
+	ch, err := g.cfg.Client.CreateCharge(ctx, ChargeParams{
+		Amount:      req.Amount,
+		Currency:    cur.Code,
+		Description: req.Description,
+		ReturnURI:   req.ReturnURL,
+		Metadata:    md,
+		SourceType:  g.cfg.SourceType,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &gateway.Session{ID: ch.ID, CheckoutURL: ch.AuthorizeURI}
+	if qr := qrOf(ch); qr != nil {
+		s.CheckoutURL = qr.ImageURL
+	}
+	if s.CheckoutURL == "" {
+		return nil, fmt.Errorf("omise: charge %s has neither an authorize_uri nor a QR code", ch.ID)
+	}
+	return s, nil
+}
+
+// QRCode is what a pay page shows for a PromptPay charge.
+type QRCode struct {
+	ChargeID string
+	// ImageURL is the QR image at Omise (source.scannable_code.image.download_uri).
+	ImageURL  string
+	Amount    int64
+	Currency  string
+	ExpiresAt *time.Time
+}
+
+// QRCode fetches the charge behind a session and returns its QR code. It is an ENOTFOUND
+// error for a charge without one (a redirect source, or a charge no longer pending).
+func (g *Gateway) QRCode(ctx context.Context, sessionID string) (*QRCode, error) {
+	ch, err := g.cfg.Client.RetrieveCharge(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	qr := qrOf(ch)
+	if qr == nil {
+		return nil, orders.Errorf(orders.ENOTFOUND, "Omise charge %s has no QR code.", sessionID)
+	}
+	if ch.Status != ChargePending {
+		return nil, orders.Errorf(orders.EGONE, "Omise charge %s is %s; its QR code can no longer be paid.", sessionID, ch.Status)
+	}
+	return qr, nil
+}
+
+func qrOf(ch *Charge) *QRCode {
+	if ch.Source == nil || ch.Source.ScannableCode == nil || ch.Source.ScannableCode.Image == nil || ch.Source.ScannableCode.Image.DownloadURI == "" {
+		return nil
+	}
+	return &QRCode{ChargeID: ch.ID, ImageURL: ch.Source.ScannableCode.Image.DownloadURI,
+		Amount: ch.Amount, Currency: strings.ToUpper(ch.Currency), ExpiresAt: ch.ExpiresAt}
+}
+
+// SessionStatus re-fetches the charge. A pending charge the customer has not authorised
+// is open; an authorised one waiting for capture is pending.
+func (g *Gateway) SessionStatus(ctx context.Context, sessionID string) (*gateway.SessionStatus, error) {
+	ch, err := g.cfg.Client.RetrieveCharge(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	typ, reason := paymentStatus(ch)
+	st := &gateway.SessionStatus{Status: typ, Amount: ch.Amount, Currency: strings.ToUpper(ch.Currency), Reason: reason}
+	if typ == orders.EventSucceeded {
+		st.PaymentRef = ch.ID
+	}
+	return st, nil
+}
+
+// paymentStatus maps a fetched charge to a session status.
+func paymentStatus(ch *Charge) (status, reason string) {
+	switch ch.Status {
+	case ChargeSuccessful:
+		return orders.EventSucceeded, ""
+	case ChargeFailed:
+		return orders.EventFailed, cmpOr(ch.FailureCode, "failed")
+	case ChargeExpired:
+		return orders.EventFailed, "expired"
+	case ChargeReversed:
+		return orders.EventFailed, "reversed"
+	default: // pending
+		if ch.Authorized {
+			return orders.EventPending, ""
+		}
+		return gateway.StatusOpen, ""
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Refund refunds part of a charge. The idempotency key is stored in the refund's
+// metadata and looked for first, so a retried refund returns the first one even if
+// Omise does not honour the Idempotency-Key header; it is sent as well. Omise's rules
+// (15 refunds, captured amount, disputes, 365 days) are checked before calling and
+// reported as ECONFLICT errors.
+func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (*gateway.RefundResult, error) {
+	if req.Amount <= 0 {
+		return nil, orders.Invalidf("amount", "must be positive, got %d", req.Amount)
+	}
+	if req.IdempotencyKey == "" {
+		return nil, orders.Invalidf("idempotency_key", "is required")
+	}
+	chargeID := req.PaymentRef
+	if chargeID == "" {
+		chargeID = req.SessionID
+	}
+	if chargeID == "" {
+		return nil, orders.Invalidf("payment_ref", "is required")
+	}
+	if req.SessionID != "" && req.PaymentRef != "" && req.SessionID != req.PaymentRef {
+		return nil, orders.Invalidf("payment_ref", "%q is not the payment of session %q", req.PaymentRef, req.SessionID)
+	}
+	refunds, err := g.cfg.Client.ListRefunds(ctx, chargeID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range refunds.Data {
+		if k, _ := r.Metadata[MetaIdempotencyKey].(string); k == req.IdempotencyKey {
+			if r.Amount != req.Amount {
+				return nil, orders.Errorf(orders.ECONFLICT, "Idempotency key %q was already used for a refund of %d on charge %s.", req.IdempotencyKey, r.Amount, chargeID)
+			}
+			return &gateway.RefundResult{ID: r.ID}, nil
+		}
+	}
+	if req.Currency != "" {
+		ch, err := g.cfg.Client.RetrieveCharge(ctx, chargeID)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(ch.Currency, req.Currency) {
+			return nil, orders.Invalidf("currency", "the charge is in %s, not %s", strings.ToUpper(ch.Currency), req.Currency)
+		}
+	}
+	r, err := g.cfg.Client.CreateRefund(ctx, chargeID, RefundParams{
+		Amount:         req.Amount,
+		Metadata:       map[string]string{MetaIdempotencyKey: req.IdempotencyKey, MetaShopID: g.cfg.ShopID},
+		IdempotencyKey: req.IdempotencyKey,
+	})
+	var re *RuleError
+	if errors.As(err, &re) {
+		return nil, orders.Errorf(orders.ECONFLICT, "%s", re.Message)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &gateway.RefundResult{ID: r.ID}, nil
+}
+
+// ParseWebhook verifies and parses a delivery. It cannot fetch (no context), and the
+// body is only a snapshot, so the event it returns is unresolved: Type is TypeUnresolved
+// followed by the event key, which the domain records and does not act on. The caller
+// then passes the parsed event (ParseEvent(ev.Payload)) to ResolveEvent.
+func (g *Gateway) ParseWebhook(header http.Header, body []byte, now time.Time) (*orders.GatewayEvent, error) {
+	if err := VerifyWebhook(header, body, now, g.cfg.WebhookSecrets...); err != nil {
+		return nil, err
+	}
+	ev, err := ParseEvent(body)
+	if err != nil {
+		return nil, err
+	}
+	return &orders.GatewayEvent{
+		Gateway:   Name,
+		ShopID:    g.cfg.ShopID,
+		EventID:   ev.ID,
+		Type:      TypeUnresolved + ev.Key,
+		SessionID: ev.ChargeID,
+		Payload:   body,
+	}, nil
+}
+
+// ResolvedEvent is an event after its object was re-fetched. The embedded GatewayEvent
+// has Type orders.EventSucceeded, EventFailed or EventPending for charge.complete, or one
+// of this package's Event* constants; the other fields carry what those need.
+type ResolvedEvent struct {
+	orders.GatewayEvent
+	Key            string
+	ChargeStatus   string
+	CapturedAmount int64
+	RefundID       string
+	RefundAmount   int64
+	RefundedTotal  int64
+	DisputeID      string
+	DisputeStatus  string
+	DisputeAmount  int64
+}
+
+// ResolveEvent re-fetches the object an event is about and normalises it. The event's
+// snapshot is used only for ids; status and amounts come from the API.
+func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, error) {
+	out := &ResolvedEvent{Key: ev.Key}
+	out.Gateway, out.ShopID, out.EventID = Name, g.cfg.ShopID, ev.ID
+	out.Payload = ev.Data
+
+	fromCharge := func(ch *Charge) {
+		out.SessionID, out.Amount, out.Currency = ch.ID, ch.Amount, strings.ToUpper(ch.Currency)
+		out.ChargeStatus, out.CapturedAmount, out.RefundedTotal = ch.Status, ch.CapturedAmount, ch.RefundedAmount
+	}
+	switch ev.Key {
+	case KeyChargeComplete, KeyChargeCapture, KeyChargeReverse:
+		if ev.DataObject != "charge" {
+			return nil, fmt.Errorf("%w: %s event carries a %s", gateway.ErrMalformed, ev.Key, ev.DataObject)
+		}
+		ch, err := g.cfg.Client.RetrieveCharge(ctx, ev.DataID)
+		if err != nil {
+			return nil, err
+		}
+		fromCharge(ch)
+		switch {
+		case ev.Key == KeyChargeCapture && ch.Status == ChargeSuccessful:
+			out.Type, out.PaymentRef = EventCaptured, ch.ID
+		case ev.Key == KeyChargeReverse || ch.Status == ChargeReversed:
+			out.Type, out.Reason = EventReversed, "reversed"
+		default:
+			// charge.complete, or a capture whose charge is not successful (yet): the
+			// fetched status decides, as for reconciliation.
+			st, reason := paymentStatus(ch)
+			if st == gateway.StatusOpen {
+				st = orders.EventPending
+			}
+			out.Type, out.Reason = st, reason
+			if st == orders.EventSucceeded {
+				out.PaymentRef = ch.ID
+			}
+		}
+	case KeyRefundCreate:
+		if ev.DataObject != "refund" || ev.ChargeID == "" {
+			return nil, fmt.Errorf("%w: refund.create event without a refund of a charge", gateway.ErrMalformed)
+		}
+		r, err := g.cfg.Client.RetrieveRefund(ctx, ev.ChargeID, ev.DataID)
+		if err != nil {
+			return nil, err
+		}
+		ch, err := g.cfg.Client.RetrieveCharge(ctx, ev.ChargeID)
+		if err != nil {
+			return nil, err
+		}
+		fromCharge(ch)
+		out.Type, out.PaymentRef = EventRefunded, ch.ID
+		out.RefundID, out.RefundAmount = r.ID, r.Amount
+	case KeyDisputeCreate, KeyDisputeUpdate, KeyDisputeClose:
+		if ev.DataObject != "dispute" {
+			return nil, fmt.Errorf("%w: %s event carries a %s", gateway.ErrMalformed, ev.Key, ev.DataObject)
+		}
+		d, err := g.cfg.Client.RetrieveDispute(ctx, ev.DataID)
+		if err != nil {
+			return nil, err
+		}
+		out.SessionID, out.PaymentRef = d.Charge, d.Charge
+		out.Amount, out.Currency = d.Amount, strings.ToUpper(d.Currency)
+		out.DisputeID, out.DisputeStatus, out.DisputeAmount = d.ID, d.Status, d.Amount
+		switch {
+		case ev.Key == KeyDisputeClose || d.Status == DisputeWon || d.Status == DisputeLost:
+			out.Type = EventDisputeClosed
+		case ev.Key == KeyDisputeCreate:
+			out.Type = EventDisputeOpened
+		default:
+			out.Type = EventDisputeUpdated
+		}
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedEvent, ev.Key)
+	}
+	return out, nil
+}
