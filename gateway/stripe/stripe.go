@@ -1,0 +1,387 @@
+// Package stripe is chatpay's Stripe gateway: Checkout Sessions for payment attempts,
+// refunds on their PaymentIntents, and signed webhooks normalised to orders.GatewayEvent.
+// It talks to Stripe only through stripe-go's client (stripego.Client), so that request
+// encoding, retries, idempotency headers and API versioning are Stripe's own.
+package stripe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	stripego "github.com/stripe/stripe-go/v85"
+
+	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/orders"
+)
+
+// Name is the Stripe gateway's name in URLs and configuration.
+const Name = "stripe"
+
+// Session lifetimes Stripe accepts for expires_at: between 30 minutes and 24 hours
+// after creation.
+const (
+	MinSessionTTL     = 30 * time.Minute
+	MaxSessionTTL     = 24 * time.Hour
+	DefaultSessionTTL = time.Hour
+)
+
+// Metadata keys chatpay sets on every session and PaymentIntent. They win over an
+// order's own metadata of the same name, because webhooks are routed by them.
+const (
+	MetaShopID    = "shop_id"
+	MetaOrderID   = "order_id"
+	MetaAttemptID = "attempt_id"
+)
+
+// Stripe's metadata limits (https://docs.stripe.com/api/metadata).
+const (
+	maxMetadataKeys     = 50
+	maxMetadataKeyLen   = 40
+	maxMetadataValueLen = 500
+)
+
+// Config configures one shop's Stripe gateway.
+type Config struct {
+	// SecretKey is the shop's secret API key (sk_live_… or sk_test_…, or a restricted
+	// key allowed to write Checkout Sessions and Refunds).
+	SecretKey string
+	// WebhookSecrets are the signing secrets (whsec_…) of the shop's webhook endpoint.
+	// While a secret is being rolled Stripe signs with both, so every one is tried.
+	WebhookSecrets []string
+	// APIURL overrides https://api.stripe.com, for stripe-mock in tests.
+	APIURL string
+	// SessionTTL is how long a Checkout Session stays payable: 30 min to 24 h, 0 for
+	// the default of one hour.
+	SessionTTL time.Duration
+	// ManualCapture makes Checkout only authorise the card; capturing is then up to
+	// the shop (chatpay does not capture yet).
+	ManualCapture bool
+	// ShopID, when set, makes CreateSession refuse requests for another shop, as a
+	// guard against sending one shop's order to another shop's Stripe account.
+	ShopID string
+	// HTTPClient carries the API requests; nil means stripe-go's default (80 s timeout).
+	HTTPClient *http.Client
+	// Now is the clock for expires_at; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is one shop's Stripe account as a gateway.Gateway.
+type Gateway struct {
+	client   *stripego.Client
+	secrets  []string
+	ttl      time.Duration
+	manual   bool
+	shopID   string
+	now      func() time.Time
+}
+
+var _ gateway.Gateway = (*Gateway)(nil)
+
+// New validates cfg and returns the gateway.
+func New(cfg Config) (*Gateway, error) {
+	if strings.TrimSpace(cfg.SecretKey) == "" {
+		return nil, orders.Invalidf("secret_key", "is required")
+	}
+	if len(cfg.WebhookSecrets) == 0 {
+		return nil, orders.Invalidf("webhook_secrets", "at least one webhook signing secret is required")
+	}
+	for i, s := range cfg.WebhookSecrets {
+		if strings.TrimSpace(s) == "" {
+			return nil, orders.Invalidf("webhook_secrets", "secret %d is empty", i)
+		}
+	}
+	ttl := cfg.SessionTTL
+	if ttl == 0 {
+		ttl = DefaultSessionTTL
+	}
+	if ttl < MinSessionTTL || ttl > MaxSessionTTL {
+		return nil, orders.Invalidf("session_ttl", "must be between %s and %s, got %s", MinSessionTTL, MaxSessionTTL, ttl)
+	}
+	bc := &stripego.BackendConfig{
+		HTTPClient: cfg.HTTPClient,
+		// Errors are returned to the caller, who logs them with the order's context;
+		// stripe-go's own logger would print them a second time to stderr.
+		LeveledLogger: &stripego.LeveledLogger{Level: stripego.LevelNull},
+	}
+	if cfg.APIURL != "" {
+		bc.URL = stripego.String(cfg.APIURL)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Gateway{
+		client:  stripego.NewClient(cfg.SecretKey, stripego.WithBackends(stripego.NewBackendsWithConfig(bc))),
+		secrets: slices.Clone(cfg.WebhookSecrets),
+		ttl:     ttl,
+		manual:  cfg.ManualCapture,
+		shopID:  cfg.ShopID,
+		now:     now,
+	}, nil
+}
+
+// Name implements gateway.Gateway.
+func (g *Gateway) Name() string { return Name }
+
+// sessionIdempotencyKey is the Idempotency-Key of the request that creates an
+// attempt's session: a retried CreateSession (a timeout, a crash before the session id
+// was stored) gets the same session back instead of a second one the customer could
+// also pay. Stripe keeps keys for at least 24 hours, longer than any session lives.
+func sessionIdempotencyKey(attemptID string) string { return "chatpay-session-" + attemptID }
+
+// CreateSession creates a Checkout Session in payment mode for the attempt's amount.
+func (g *Gateway) CreateSession(ctx context.Context, req gateway.SessionRequest) (*gateway.Session, error) {
+	if g.shopID != "" && req.ShopID != "" && req.ShopID != g.shopID {
+		return nil, orders.Invalidf("shop_id", "session for shop %q requested from shop %q's gateway", req.ShopID, g.shopID)
+	}
+	if req.AttemptID == "" || len(req.AttemptID) > 200 {
+		// The attempt id keys the idempotency of the request (255 bytes at most).
+		return nil, orders.Invalidf("attempt_id", "is required and at most 200 bytes")
+	}
+	if req.Amount <= 0 || req.Amount > orders.MaxAmount {
+		return nil, orders.Invalidf("amount", "must be between 1 and %d minor units, got %d", orders.MaxAmount, req.Amount)
+	}
+	cur, err := stripeCurrency(req.Currency)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := cur.toStripe(req.Amount)
+	if err != nil {
+		return nil, err
+	}
+	if req.ReturnURL == "" {
+		return nil, orders.Invalidf("return_url", "is required")
+	}
+	name := req.Description
+	if name == "" {
+		name = "Order " + req.OrderCode
+	}
+	meta := sessionMetadata(req)
+	params := &stripego.CheckoutSessionCreateParams{
+		Mode:              stripego.String(string(stripego.CheckoutSessionModePayment)),
+		ClientReferenceID: stripego.String(req.AttemptID),
+		SuccessURL:        stripego.String(req.ReturnURL),
+		CancelURL:         stripego.String(req.ReturnURL),
+		ExpiresAt:         stripego.Int64(g.now().Add(g.ttl).Unix()),
+		Metadata:          meta,
+		LineItems: []*stripego.CheckoutSessionCreateLineItemParams{{
+			Quantity: stripego.Int64(1),
+			PriceData: &stripego.CheckoutSessionCreateLineItemPriceDataParams{
+				Currency:    stripego.String(cur.stripeCode),
+				UnitAmount:  stripego.Int64(amount),
+				ProductData: &stripego.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripego.String(truncate(name, 250))},
+			},
+		}},
+		// The PaymentIntent carries the same routing metadata, because its own events
+		// (payment_intent.payment_failed) do not name the Checkout Session.
+		PaymentIntentData: &stripego.CheckoutSessionCreatePaymentIntentDataParams{Metadata: meta},
+	}
+	if g.manual {
+		params.PaymentIntentData.CaptureMethod = stripego.String(string(stripego.PaymentIntentCaptureMethodManual))
+	}
+	params.SetIdempotencyKey(sessionIdempotencyKey(req.AttemptID))
+	s, err := g.client.V1CheckoutSessions.Create(ctx, params)
+	if err != nil {
+		return nil, apiError("create checkout session", err)
+	}
+	return &gateway.Session{ID: s.ID, CheckoutURL: s.URL}, nil
+}
+
+// sessionMetadata is the order's metadata within Stripe's limits plus chatpay's routing
+// keys. Entries Stripe would reject (long keys or values, brackets in keys) are
+// dropped rather than failing the customer's checkout over a note the shop attached;
+// past the key limit the order's keys are kept in sorted order, so the choice is stable.
+func sessionMetadata(req gateway.SessionRequest) map[string]string {
+	meta := map[string]string{
+		MetaShopID:    truncate(req.ShopID, maxMetadataValueLen),
+		MetaOrderID:   truncate(req.OrderID, maxMetadataValueLen),
+		MetaAttemptID: req.AttemptID,
+	}
+	keys := make([]string, 0, len(req.Metadata))
+	for k := range req.Metadata {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := req.Metadata[k]
+		if len(meta) == maxMetadataKeys {
+			break
+		}
+		if _, reserved := meta[k]; reserved || k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen ||
+			strings.ContainsAny(k, "[]") || utf8.RuneCountInString(v) > maxMetadataValueLen || v == "" {
+			// An empty value would unset the key rather than store it.
+			continue
+		}
+		meta[k] = v
+	}
+	return meta
+}
+
+// truncate cuts s to at most n runes.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+// SessionStatus retrieves the session with its PaymentIntent and reports its state.
+func (g *Gateway) SessionStatus(ctx context.Context, sessionID string) (*gateway.SessionStatus, error) {
+	if sessionID == "" {
+		return nil, orders.Invalidf("session_id", "is required")
+	}
+	params := &stripego.CheckoutSessionRetrieveParams{}
+	params.AddExpand("payment_intent")
+	s, err := g.client.V1CheckoutSessions.Retrieve(ctx, sessionID, params)
+	if err != nil {
+		return nil, apiError("retrieve checkout session", err)
+	}
+	return sessionStatus(s)
+}
+
+// sessionStatus maps a retrieved session. A failed card inside an open session is not
+// a failure: Checkout lets the customer try another card until the session expires.
+func sessionStatus(s *stripego.CheckoutSession) (*gateway.SessionStatus, error) {
+	st := &gateway.SessionStatus{}
+	cur, err := stripeCurrency(string(s.Currency))
+	if err != nil {
+		return nil, err
+	}
+	st.Currency = cur.code
+	st.Amount = cur.fromStripe(s.AmountTotal)
+	pi := s.PaymentIntent
+	if pi != nil {
+		st.PaymentRef = pi.ID
+	}
+	lastError := func() string {
+		if pi != nil && pi.LastPaymentError != nil {
+			return paymentErrorReason(pi.LastPaymentError)
+		}
+		return ""
+	}
+	switch s.Status {
+	case stripego.CheckoutSessionStatusExpired:
+		st.Status, st.Reason = orders.EventFailed, ReasonExpired
+	case stripego.CheckoutSessionStatusComplete:
+		switch {
+		case s.PaymentStatus == stripego.CheckoutSessionPaymentStatusPaid:
+			st.Status = orders.EventSucceeded
+		case pi != nil && (pi.Status == stripego.PaymentIntentStatusRequiresPaymentMethod ||
+			pi.Status == stripego.PaymentIntentStatusCanceled):
+			// A completed session whose intent went back to needing a payment method
+			// (or was cancelled) is a delayed payment method that failed.
+			st.Status, st.Reason = orders.EventFailed, lastError()
+			if st.Reason == "" {
+				st.Reason = ReasonAsyncPaymentFailed
+			}
+		default:
+			// Bank debits and vouchers: the customer finished, the money is on its way.
+			st.Status = orders.EventPending
+		}
+	default:
+		st.Status, st.Reason = gateway.StatusOpen, lastError()
+	}
+	return st, nil
+}
+
+// paymentErrorReason is the failure reason chatpay records: Stripe's message, which is
+// written for the customer, or its code when there is no message.
+func paymentErrorReason(e *stripego.Error) string {
+	switch {
+	case e.Msg != "":
+		return e.Msg
+	case e.DeclineCode != "":
+		return string(e.DeclineCode)
+	default:
+		return string(e.Code)
+	}
+}
+
+// refundIdempotencyKey namespaces the caller's key, so that it can never collide with
+// the keys this package derives for sessions.
+func refundIdempotencyKey(key string) string { return "chatpay-refund-" + key }
+
+// Refund refunds part or all of a payment. PaymentRef is the PaymentIntent id; when it
+// is empty the session's intent is looked up.
+func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (*gateway.RefundResult, error) {
+	if req.Amount <= 0 || req.Amount > orders.MaxAmount {
+		return nil, orders.Invalidf("amount", "must be between 1 and %d minor units, got %d", orders.MaxAmount, req.Amount)
+	}
+	if req.IdempotencyKey == "" || len(req.IdempotencyKey) > 200 {
+		return nil, orders.Invalidf("idempotency_key", "is required and at most 200 bytes")
+	}
+	cur, err := stripeCurrency(req.Currency)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := cur.toStripe(req.Amount)
+	if err != nil {
+		return nil, err
+	}
+	ref := req.PaymentRef
+	if ref == "" {
+		if req.SessionID == "" {
+			return nil, orders.Invalidf("payment_ref", "a payment reference or session id is required")
+		}
+		s, err := g.client.V1CheckoutSessions.Retrieve(ctx, req.SessionID, nil)
+		if err != nil {
+			return nil, apiError("retrieve checkout session", err)
+		}
+		if s.PaymentIntent == nil || s.PaymentIntent.ID == "" {
+			return nil, orders.Errorf(orders.ECONFLICT, "Stripe session %q has no payment to refund.", req.SessionID)
+		}
+		ref = s.PaymentIntent.ID
+	}
+	params := &stripego.RefundCreateParams{
+		PaymentIntent: stripego.String(ref),
+		Amount:        stripego.Int64(amount),
+	}
+	params.SetIdempotencyKey(refundIdempotencyKey(req.IdempotencyKey))
+	r, err := g.client.V1Refunds.Create(ctx, params)
+	if err != nil {
+		return nil, apiError("create refund", err)
+	}
+	return &gateway.RefundResult{ID: r.ID}, nil
+}
+
+// ExpireSession expires an open session, so that the customer of a cancelled order can
+// no longer pay through it. A session that is already expired or complete is not an
+// error: expiring is about making sure no new payment starts, and a complete session's
+// payment is handled by its webhook (a duplicate payment is refunded).
+func (g *Gateway) ExpireSession(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return orders.Invalidf("session_id", "is required")
+	}
+	_, err := g.client.V1CheckoutSessions.Expire(ctx, sessionID, nil)
+	if err == nil {
+		return nil
+	}
+	var se *stripego.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusBadRequest {
+		return apiError("expire checkout session", err)
+	}
+	// Stripe answers 400 for a session that is no longer open; its error code for
+	// that is not documented, so ask for the session's state instead of matching text.
+	s, rerr := g.client.V1CheckoutSessions.Retrieve(ctx, sessionID, nil)
+	if rerr == nil && s.Status != stripego.CheckoutSessionStatusOpen {
+		return nil
+	}
+	return apiError("expire checkout session", err)
+}
+
+// apiError wraps a stripe-go error with what was being done, turning a missing object
+// into orders' not-found error so that callers treat it like the sandbox's.
+func apiError(op string, err error) error {
+	var se *stripego.Error
+	if errors.As(err, &se) && se.Code == stripego.ErrorCodeResourceMissing {
+		return orders.Errorf(orders.ENOTFOUND, "Stripe: %s: %s", op, se.Msg)
+	}
+	return fmt.Errorf("stripe: %s: %w", op, err)
+}
