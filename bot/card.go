@@ -139,7 +139,9 @@ func scanCards(s string, found func(start, end int) bool) {
 // RedactCardNumbersJSON redacts card numbers in every string of a JSON document (a
 // chat update as the platform sent it), so that what chatpay stores of a message never
 // holds one. Numbers, keys and structure are left alone: a 13-digit chat id is not a
-// card. It returns raw itself when nothing needed redacting or raw is not valid JSON
+// card. So are the strings under identifier keys ("id", "mid", "…_id"): Meta writes
+// its page, person, post and comment ids as strings of 15 to 17 digits, about one in
+// ten of which passes Luhn, and they are the platform's, not something a person typed. It returns raw itself when nothing needed redacting or raw is not valid JSON
 // (the caller rejects that separately).
 func RedactCardNumbersJSON(raw []byte) []byte {
 	if !bytes.Contains(raw, []byte(`\u`)) && !ContainsCardNumber(string(raw)) {
@@ -168,6 +170,9 @@ func RedactCardNumbersJSON(raw []byte) []byte {
 			}
 		case map[string]any:
 			for k := range x {
+				if _, isString := x[k].(string); isString && identifierKey(k) {
+					continue
+				}
 				x[k] = walk(x[k])
 			}
 		}
@@ -207,4 +212,9 @@ func HasRedactedCard(text string) bool {
 		}
 	}
 	return false
+}
+
+// identifierKey reports whether a JSON key names a platform's identifier.
+func identifierKey(k string) bool {
+	return k == "id" || k == "mid" || strings.HasSuffix(k, "_id")
 }

@@ -153,6 +153,7 @@ func FuzzRedactCardNumbersJSON(f *testing.F) {
 	f.Add([]byte(`{"message":{"text":"4111 1111 1111 1111"}}`))
 	f.Add([]byte(`{"a":[1,"5500-0000-0000-0004",{"b":"x"}],"n":4111111111111111}`))
 	f.Add([]byte(`"4111\u00201111\u00201111\u00201111"`))
+	f.Add([]byte(`{"sender":{"id":"4111111111111111"},"message":{"mid":"m_4111111111111111","text":"4111111111111111"}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got := bot.RedactCardNumbersJSON(raw)
 		var v any
@@ -171,7 +172,10 @@ func FuzzRedactCardNumbersJSON(f *testing.F) {
 					check(e)
 				}
 			case map[string]any:
-				for _, e := range x {
+				for k, e := range x {
+					if _, isString := e.(string); isString && (k == "id" || k == "mid" || strings.HasSuffix(k, "_id")) {
+						continue // a platform's identifier, kept as sent
+					}
 					check(e)
 				}
 			}
@@ -189,4 +193,18 @@ func TestHasRedactedCard(t *testing.T) {
 	for _, text := range []string{"", "•••• •••• ••••", "price ••••••• 150000", "•••••••  ••••••"} {
 		require.False(t, bot.HasRedactedCard(text), text)
 	}
+}
+
+// Meta writes ids as strings of digits, and about one in ten passes Luhn: they must
+// survive redaction, while a card number a person typed next to them must not.
+func TestRedactCardNumbersJSONKeepsIdentifiers(t *testing.T) {
+	t.Parallel()
+	const luhnID = "4111111111111111"
+	raw := []byte(`{"object":"page","entry":[{"id":"` + luhnID + `","time":1,"messaging":[{"sender":{"id":"` + luhnID + `"},` +
+		`"recipient":{"id":"` + luhnID + `"},"message":{"mid":"` + luhnID + `","text":"thẻ 4111 1111 1111 1111"}}],` +
+		`"changes":[{"field":"feed","value":{"comment_id":"` + luhnID + `","post_id":"` + luhnID + `","message":"4111111111111111"}}]}]}`)
+	out := string(bot.RedactCardNumbersJSON(raw))
+	require.Equal(t, 6, strings.Count(out, luhnID), "every id kept: %s", out)
+	require.NotContains(t, out, "4111 1111 1111 1111")
+	require.Contains(t, out, `"message":"••••••••••••••••"`)
 }
