@@ -73,12 +73,12 @@ type Config struct {
 
 // Gateway is one shop's Stripe account as a gateway.Gateway.
 type Gateway struct {
-	client   *stripego.Client
-	secrets  []string
-	ttl      time.Duration
-	manual   bool
-	shopID   string
-	now      func() time.Time
+	client  *stripego.Client
+	secrets []string
+	ttl     time.Duration
+	manual  bool
+	shopID  string
+	now     func() time.Time
 }
 
 var _ gateway.Gateway = (*Gateway)(nil)
@@ -243,17 +243,16 @@ func (g *Gateway) SessionStatus(ctx context.Context, sessionID string) (*gateway
 	if err != nil {
 		return nil, apiError("retrieve checkout session", err)
 	}
-	return sessionStatus(s)
+	return sessionStatus(s), nil
 }
 
 // sessionStatus maps a retrieved session. A failed card inside an open session is not
 // a failure: Checkout lets the customer try another card until the session expires.
-func sessionStatus(s *stripego.CheckoutSession) (*gateway.SessionStatus, error) {
+func sessionStatus(s *stripego.CheckoutSession) *gateway.SessionStatus {
 	st := &gateway.SessionStatus{}
-	cur, err := stripeCurrency(string(s.Currency))
-	if err != nil {
-		return nil, err
-	}
+	// Lenient like webhooks: a session in a currency chatpay does not know is still a
+	// fact to report; the caller compares it with the attempt.
+	cur := eventCurrency(string(s.Currency))
 	st.Currency = cur.code
 	st.Amount = cur.fromStripe(s.AmountTotal)
 	pi := s.PaymentIntent
@@ -288,7 +287,7 @@ func sessionStatus(s *stripego.CheckoutSession) (*gateway.SessionStatus, error) 
 	default:
 		st.Status, st.Reason = gateway.StatusOpen, lastError()
 	}
-	return st, nil
+	return st
 }
 
 // paymentErrorReason is the failure reason chatpay records: Stripe's message, which is
