@@ -142,7 +142,11 @@ func (s *Service) ReceiveMessage(ctx context.Context, shopID string, in InboundM
 		if !in.At.IsZero() {
 			at = in.At.UTC().Truncate(time.Microsecond)
 		}
-		conv.LastInboundAt = &at
+		// A platform may deliver an older message late (Meta retries for hours):
+		// the window a reply may use is measured from the latest one.
+		if conv.LastInboundAt == nil || at.After(*conv.LastInboundAt) {
+			conv.LastInboundAt = &at
+		}
 		if err := tx.UpdateConversation(ctx, conv); err != nil {
 			return err
 		}

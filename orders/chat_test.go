@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -113,4 +114,26 @@ func TestCreateOrderKey(t *testing.T) {
 	o2, err := b.svc.CreateOrder(b.ctx, shopA, in)
 	require.NoError(t, err)
 	require.NotEqual(t, ids[0], o2.ID, "another key is another order")
+}
+
+// A message delivered late (a platform's retry) does not move the customer's last
+// message back, which would close a reply window that is open.
+func TestReceiveMessageLateDelivery(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	recv := func(key string, at time.Time) *orders.Conversation {
+		t.Helper()
+		conv, _, err := b.svc.ReceiveMessage(b.ctx, shopA, orders.InboundMessage{
+			Channel: orders.ChannelMessenger, ExternalID: "psid-7", Key: key, Text: "hi", At: at,
+		})
+		require.NoError(t, err)
+		return conv
+	}
+	later := b.now.Add(-time.Minute)
+	recv("m:2", later)
+	conv := recv("m:1", later.Add(-3*time.Hour))
+	require.Equal(t, later.UTC(), conv.LastInboundAt.UTC(), "the latest message counts")
+	stored, err := b.svc.Conversation(b.ctx, shopA, conv.ID)
+	require.NoError(t, err)
+	require.Equal(t, later.UTC(), stored.LastInboundAt.UTC())
 }
