@@ -384,9 +384,18 @@ func (c *Config) validate() *Error {
 	}
 	ids := make(map[string]bool)
 	keyOwner := make(map[string]string) // api key -> shop id
+	pageOwner := make(map[string]string) // facebook page id -> shop id
 	for i := range c.Shops {
 		if err := c.validateShop(i, ids, keyOwner); err != nil {
 			return err
+		}
+		// A page's events reach one shop's webhook; two shops on one page would
+		// each see the other's customers.
+		if m := c.Shops[i].Messenger; m != nil {
+			if owner, ok := pageOwner[m.PageID]; ok {
+				return errorf(fmt.Sprintf("shops[%d].messenger.page_id", i), "page %s is already shop %q's; a page belongs to one shop", m.PageID, owner)
+			}
+			pageOwner[m.PageID] = c.Shops[i].ID
 		}
 	}
 	return nil

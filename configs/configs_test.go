@@ -522,6 +522,8 @@ func TestValidate(t *testing.T) {
 			"config: shops[0].telegram.webhook_secret: must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)"},
 		{"telegram sales group", func(c *configs.Config) { c.Shops[0].Telegram.SalesGroups = []int64{-100123, 42} },
 			"config: shops[0].telegram.sales_groups[1]: must be a group's chat id, which is negative, got 42"},
+		{"messenger page of two shops", func(c *configs.Config) { c.Shops[0].Messenger = messenger(); c.Shops[1].Messenger = messenger() },
+			`config: shops[1].messenger.page_id: page 1234567890 is already shop "shop1"'s; a page belongs to one shop`},
 		{"messenger without an app secret", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.AppSecret = "" },
 			"config: shops[1].messenger.app_secret: required"},
 		{"messenger without a verify token", func(c *configs.Config) { c.Shops[1].Messenger = messenger(); c.Shops[1].Messenger.VerifyToken = " " },

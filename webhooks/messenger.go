@@ -18,6 +18,8 @@ const MessengerSignatureHeader = "X-Hub-Signature-256"
 type MessengerPage struct {
 	// Source names the page in recorded updates ("messenger:<page id>").
 	Source string
+	// PageID is the page's id: events for other pages are not this shop's.
+	PageID string
 	// AppSecret signs Meta's deliveries; VerifyToken answers the subscription
 	// handshake.
 	AppSecret, VerifyToken string
@@ -29,9 +31,9 @@ type MessengerPlatform interface {
 	VerifySignature(appSecret, header string, body []byte) bool
 	// Handshake answers the GET that subscribes the webhook.
 	Handshake(query url.Values, verifyToken string) (challenge string, ok bool)
-	// Updates splits a verified delivery into the updates to record, each with its
-	// Key (Meta names events; it does not number them).
-	Updates(body []byte) ([]*orders.ChatUpdate, error)
+	// Updates splits a verified delivery into the updates of page pageID to record,
+	// each with its Key (Meta names events; it does not number them).
+	Updates(body []byte, pageID string) ([]*orders.ChatUpdate, error)
 }
 
 // MessengerHandler serves /webhooks/messenger/:shop: the subscription handshake
@@ -103,7 +105,7 @@ func (h *MessengerHandler) delivery(c *gin.Context) {
 		fail(http.StatusUnauthorized, ResultUnauthorized, orders.EUNAUTHORIZED, "The signature is missing or wrong.")
 		return
 	}
-	ups, err := h.Platform.Updates(body)
+	ups, err := h.Platform.Updates(body, page.PageID)
 	if err != nil {
 		fail(http.StatusBadRequest, ResultMalformed, orders.EINVALID, "The delivery is not a page webhook Meta would send.")
 		return

@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"testing"
@@ -30,7 +31,7 @@ func setupMessenger(t *testing.T, store orders.Store) (*bundle, *messengertest.S
 			if shop != "shop1" {
 				return webhooks.MessengerPage{}, false
 			}
-			return webhooks.MessengerPage{Source: messenger.Source(fb.PageID()), AppSecret: fb.AppSecret(), VerifyToken: fbVerifyToken}, true
+			return webhooks.MessengerPage{Source: messenger.Source(fb.PageID()), PageID: fb.PageID(), AppSecret: fb.AppSecret(), VerifyToken: fbVerifyToken}, true
 		},
 		MaxBody: 64 << 10,
 		Metrics: webhooks.NewMetrics(prometheus.NewRegistry()),
@@ -105,6 +106,16 @@ func TestMessengerWebhook(t *testing.T) {
 			again, err = fb.Deliver(batch.Body)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, again.Status)
+			require.Equal(t, 3, processJobs(t, store))
+
+			// Another page's event, signed with the same app's secret (shops may share
+			// an app): acknowledged, recorded nowhere.
+			foreign := bytes.ReplaceAll(e1.RawJSON(), []byte(fb.PageID()), []byte("109999999999999"))
+			foreign = bytes.ReplaceAll(foreign, []byte(e1.MID), []byte("m_foreign"))
+			foreignBody := []byte(`{"object":"page","entry":[` + string(foreign) + `]}`)
+			other, err := fb.DeliverWithSignature(foreignBody, fb.Signature(foreignBody))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, other.Status)
 			require.Equal(t, 3, processJobs(t, store))
 
 			// Not a page webhook, though signed: 400. Another shop's URL: 404.

@@ -25,16 +25,20 @@ func (Platform) Handshake(query url.Values, verifyToken string) (string, bool) {
 }
 
 // Updates implements webhooks.MessengerPlatform: one update per event of a verified
-// delivery, each unique on the event's own id (a message's mid, "comment:<id>" for
-// a comment) and stored as a delivery of that one event, so that the job handling
-// it reads it with ParseWebhook like any other.
-func (Platform) Updates(body []byte) ([]*orders.ChatUpdate, error) {
+// delivery for the page pageID, each unique on the event's own id (a message's mid,
+// "comment:<id>" for a comment) and stored as a delivery of that one event, so that
+// the job handling it reads it with ParseWebhook like any other. Entries of other
+// pages are left out: they are not this shop's.
+func (Platform) Updates(body []byte, pageID string) ([]*orders.ChatUpdate, error) {
 	events, err := ParseWebhook(body)
 	if err != nil {
 		return nil, err
 	}
 	ups := make([]*orders.ChatUpdate, 0, len(events))
 	for _, ev := range events {
+		if ev.PageID != pageID {
+			continue
+		}
 		key := ev.Mid
 		if ev.Kind == KindComment {
 			key = "comment:" + ev.CommentID

@@ -10,7 +10,7 @@ import (
 
 func TestUpdates(t *testing.T) {
 	t.Parallel()
-	ups, err := messenger.Platform{}.Updates([]byte(textMessage))
+	ups, err := messenger.Platform{}.Updates([]byte(textMessage), pageOf(t, textMessage))
 	require.NoError(t, err)
 	require.Len(t, ups, 1)
 	ev, err := messenger.DecodeUpdate(ups[0].Payload)
@@ -19,13 +19,17 @@ func TestUpdates(t *testing.T) {
 	require.Equal(t, ev.PSID, ups[0].Chat)
 	require.Equal(t, ev.PSID, messenger.ChatOfUpdate(ups[0].Payload))
 
-	ups, err = messenger.Platform{}.Updates([]byte(feedComment))
+	ups, err = messenger.Platform{}.Updates([]byte(feedComment), pageOf(t, feedComment))
 	require.NoError(t, err)
 	require.Len(t, ups, 1)
 	ev, err = messenger.DecodeUpdate(ups[0].Payload)
 	require.NoError(t, err)
 	require.Equal(t, "comment:"+ev.CommentID, ups[0].Key)
 	require.Equal(t, "post:"+ev.PostID, ups[0].Chat)
+
+	other, err := messenger.Platform{}.Updates([]byte(textMessage), "999")
+	require.NoError(t, err)
+	require.Empty(t, other, "another page's events are not recorded")
 
 	_, err = messenger.DecodeUpdate([]byte(`{"object":"page","entry":[]}`))
 	require.Error(t, err, "a recorded update holds exactly one event")
@@ -38,7 +42,11 @@ func FuzzUpdates(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ups, err := messenger.Platform{}.Updates(body)
+		events, err := messenger.ParseWebhook(body)
+		if err != nil || len(events) == 0 {
+			return
+		}
+		ups, err := messenger.Platform{}.Updates(body, events[0].PageID)
 		if err != nil {
 			return
 		}
@@ -53,4 +61,13 @@ func FuzzUpdates(f *testing.F) {
 			require.Equal(t, u.Key, key)
 		}
 	})
+}
+
+// pageOf is the page id of a delivery's first event.
+func pageOf(t *testing.T, body string) string {
+	t.Helper()
+	events, err := messenger.ParseWebhook([]byte(body))
+	require.NoError(t, err)
+	require.NotEmpty(t, events)
+	return events[0].PageID
 }

@@ -781,7 +781,7 @@ func (m *Main) messengerClient(shopID string) (*messenger.Client, bool) {
 func (m *Main) messengerPage(shopID string) (webhooks.MessengerPage, bool) {
 	for _, sh := range m.Config.Shops {
 		if sh.ID == shopID && sh.Messenger != nil {
-			return webhooks.MessengerPage{Source: messenger.Source(sh.Messenger.PageID),
+			return webhooks.MessengerPage{Source: messenger.Source(sh.Messenger.PageID), PageID: sh.Messenger.PageID,
 				AppSecret: sh.Messenger.AppSecret, VerifyToken: sh.Messenger.VerifyToken}, true
 		}
 	}
