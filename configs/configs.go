@@ -383,7 +383,7 @@ func (c *Config) validate() *Error {
 		return errorf("shops", "at least one shop is required")
 	}
 	ids := make(map[string]bool)
-	keyOwner := make(map[string]string) // api key -> shop id
+	keyOwner := make(map[string]string)  // api key -> shop id
 	pageOwner := make(map[string]string) // facebook page id -> shop id
 	for i := range c.Shops {
 		if err := c.validateShop(i, ids, keyOwner); err != nil {
