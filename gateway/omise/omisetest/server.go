@@ -56,6 +56,7 @@ type Server struct {
 	refunds    map[string][]*omise.Refund // by charge id
 	idem       map[string]*omise.Refund   // Idempotency-Key -> refund
 	disputes   map[string]*omise.Dispute
+	sources    map[string]string // source id -> type, for charges made from a source id
 	order      []string // dispute ids in creation order
 	deliveries []Delivery
 	failNext   []int // statuses of the next answers
@@ -79,7 +80,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, hc: &http.Client{Timeout: 5 * time.Second},
 		charges: map[string]*omise.Charge{}, refunds: map[string][]*omise.Refund{},
-		idem: map[string]*omise.Refund{}, disputes: map[string]*omise.Dispute{}}
+		idem: map[string]*omise.Refund{}, disputes: map[string]*omise.Dispute{}, sources: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /charges", s.createCharge)
 	mux.HandleFunc("GET /charges/{id}", s.getCharge)
@@ -234,8 +235,15 @@ func (s *Server) createCharge(w http.ResponseWriter, r *http.Request) {
 		}
 	case f.Get("source[type]") != "" || f.Get("source") != "":
 		typ := f.Get("source[type]")
-		if typ == "" {
-			typ = omise.SourcePromptPay
+		if id := f.Get("source"); id != "" {
+			s.mu.Lock()
+			known, ok := s.sources[id]
+			s.mu.Unlock()
+			if !ok {
+				writeError(w, http.StatusNotFound, omise.CodeNotFound, "source was not found")
+				return
+			}
+			typ = known
 		}
 		src := &omise.Source{Object: "source", ID: newID("src"), Type: typ, Amount: amount, Currency: ch.Currency, ChargeStatus: "pending"}
 		if typ == omise.SourcePromptPay {
@@ -443,6 +451,9 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) {
 	if typ == omise.SourcePromptPay {
 		src.Flow = "offline"
 	}
+	s.mu.Lock()
+	s.sources[src.ID] = typ
+	s.mu.Unlock()
 	b, _ := json.Marshal(src)
 	writeJSON(w, b)
 }
