@@ -3,6 +3,7 @@ package messenger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 
@@ -101,20 +102,26 @@ func (h *Handler) pageComment(ctx context.Context, shop *orders.Shop, client *Cl
 	if err != nil {
 		return failed(orders.ErrorMessage(err) + "\n\n" + bot.OrderUsage(cur))
 	}
+	// One order per comment: Meta allows the comment one private reply, so a
+	// second order could not reach the customer this way.
 	o, err := h.Service.CreateOrder(ctx, shop.ID, orders.CreateOrderInput{
 		Items:         spec.Items,
 		ShippingFee:   spec.ShippingFee,
 		ShipOnPayment: cmd.Name == "order_ship",
-		Metadata:      map[string]string{"messenger_comment": ev.ParentID},
-		Key:           key,
+		Metadata:      map[string]string{commentKey: ev.ParentID, commandKey: key},
+		Key:           "messenger-comment:" + ev.ParentID,
 	})
 	if orders.ErrorCode(err) == orders.EINTERNAL {
 		return err
 	} else if err != nil {
 		return failed(orders.ErrorMessage(err))
 	}
+	mine := o.Metadata[commandKey] == key
 	if o.ConversationID != "" {
-		return nil // sent before: this is the update handled again
+		if mine {
+			return nil // sent before: this is the update handled again
+		}
+		return failed(fmt.Sprintf("Order #%s was already made from this comment and sent to the customer; Messenger allows one private reply per comment. Answer another of their comments, or write to them in the Page inbox.", o.Code))
 	}
 	link, err := h.Service.LinkURL(o)
 	if err != nil {
@@ -135,15 +142,18 @@ func (h *Handler) pageComment(ctx context.Context, shop *orders.Shop, client *Cl
 		}
 	}
 	psid, mid, err := client.PrivateReply(ctx, ev.ParentID, Out{Text: text, Buttons: buttons})
-	if bot.IsPermanent(err) {
-		return failed(err.Error())
-	} else if err != nil {
+	var apiErr *APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Code == codeAlreadyReplied:
+		// The reply went out before (a run that failed after sending it), but its
+		// answer, which names the conversation, was lost with that run.
+		return failed(fmt.Sprintf("The card of order #%s went to the customer as the comment's private reply, but chatpay could not learn their conversation, so it cannot send them the confirmation. Payment link: %s", o.Code, link))
+	case bot.IsPermanent(err):
+		return failed(fmt.Sprintf("%s Order #%s is made; share its payment link with the customer another way: %s", err.Error(), o.Code, link))
+	case err != nil:
 		return err // throttled or down: the job tries again
-	}
-	if psid == "" {
-		h.logger().Warn("private reply named no conversation; the order stays without one",
-			"shop_id", shop.ID, "order", o.Code, "comment_id", ev.ParentID)
-		return nil
+	case psid == "":
+		return failed(fmt.Sprintf("Meta did not say which conversation the private reply with order #%s went to, so chatpay cannot send the customer the confirmation.", o.Code))
 	}
 	conv, err := h.Service.EnsureConversation(ctx, shop.ID, orders.ChannelMessenger, psid, "")
 	if err != nil {
@@ -155,12 +165,12 @@ func (h *Handler) pageComment(ctx context.Context, shop *orders.Shop, client *Cl
 	return err
 }
 
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.Default()
-}
+// Metadata an order made from a comment carries: the comment, and the update whose
+// command made it.
+const (
+	commentKey = "messenger_comment"
+	commandKey = "messenger_command"
+)
 
 // pageInboxMessage acts on what staff typed in the Page inbox: /order and
 // /order_ship create an order for the customer of that thread. Anything else is the

@@ -213,20 +213,46 @@ func TestMessengerOrderFromComment(t *testing.T) {
 			})
 
 			// A second /order on the same comment: Meta allows one private reply, so
-			// staff get a notice and the customer nothing more.
+			// staff get a notice, the customer nothing more, and no second order is made.
 			_, err = fb.PageRepliesToComment(comment.Event.CommentID, "/order 1 x Mũ @ 50000")
 			require.NoError(t, err)
 			require.Eventually(t, func() bool {
 				_, ns := a.call(http.MethodGet, "/api/v1/notices", keyA, nil)
 				for _, n := range ns["notices"].([]any) {
 					n := n.(map[string]any)
-					if n["kind"] == "command_failed" && strings.Contains(n["text"].(string), "private reply") {
+					if n["kind"] == "command_failed" && strings.Contains(n["text"].(string), "#1001 was already made from this comment") {
 						return true
 					}
 				}
 				return false
 			}, 15*time.Second, 10*time.Millisecond, "the notice for staff")
 			require.Len(t, fb.PrivateReplies(), 1)
+			_, list = a.call(http.MethodGet, "/api/v1/orders", keyA, nil)
+			require.Len(t, list["orders"].([]any), 1, "no stray order")
+
+			// The private reply went out but its answer was lost (a 500 after Meta
+			// sent it): the retry cannot reply again, and staff are told what
+			// happened, with the link to share.
+			chi, err := fb.Comment(post, "Chi", "Còn size L không?")
+			require.NoError(t, err)
+			fb.FailNext(messengertest.SendAPI, 1, func() messengertest.Fault {
+				f := messengertest.ServerError(http.StatusInternalServerError)
+				f.Apply = true
+				return f
+			}())
+			_, err = fb.PageRepliesToComment(chi.Event.CommentID, "/order 1 x Áo thun @ 150000")
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				_, ns := a.call(http.MethodGet, "/api/v1/notices", keyA, nil)
+				for _, n := range ns["notices"].([]any) {
+					n := n.(map[string]any)
+					if strings.Contains(n["text"].(string), "could not learn their conversation") && strings.Contains(n["text"].(string), "/pay/") {
+						return true
+					}
+				}
+				return false
+			}, 30*time.Second, 20*time.Millisecond, "the notice for staff")
+			require.Len(t, fb.PrivateReplies(), 2, "one reply per comment, however often the job runs")
 		})
 	}
 }
