@@ -62,6 +62,13 @@ const (
 	TypeForeignSession = "foreign_session"
 )
 
+// normalisedTypes are the types normalise assigns; no passed-through type may equal one.
+var normalisedTypes = map[string]bool{
+	orders.EventSucceeded: true, orders.EventFailed: true, orders.EventPending: true,
+	TypeRefunded: true, TypeDisputeCreated: true, TypeDisputeUpdated: true, TypeDisputeClosed: true,
+	TypePaymentAttemptFailed: true, TypeForeignSession: true,
+}
+
 // Failure reasons for session outcomes that carry no error message of their own.
 const (
 	ReasonExpired            = "expired"
@@ -216,7 +223,12 @@ func normalise(e *stripego.Event, body []byte) (*orders.GatewayEvent, error) {
 			ev.PaymentRef, ev.Amount, ev.Currency, ev.Reason = d.PaymentRef, d.Amount, d.Currency, d.Reason
 		}
 	default:
-		// Other types are recorded and ignored by the service; pass them through as sent.
+		// Other types are recorded and ignored by the service; pass them through as
+		// sent, unless the name is one of the normalised types (Stripe's all contain a
+		// dot, but the service must never act on a type it was not mapped to).
+		if normalisedTypes[ev.Type] {
+			ev.Type = "stripe:" + ev.Type
+		}
 	}
 	if err != nil {
 		return nil, err

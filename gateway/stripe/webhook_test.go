@@ -299,3 +299,13 @@ func TestParseWebhookOtherTypesPassThrough(t *testing.T) {
 	require.Equal(t, "customer.created", ev.Type)
 	require.Empty(t, ev.SessionID)
 }
+
+// Found by FuzzParseWebhook: an event whose type is literally "failed" must not become
+// orders.EventFailed without a session.
+func TestParseWebhookTypeCollision(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []string{orders.EventFailed, orders.EventSucceeded, TypeRefunded} {
+		ev := parse(t, fmt.Appendf(nil, `{"id":"evt_9","object":"event","created":1,"data":{"object":{}},"type":%q}`, typ))
+		require.Equal(t, "stripe:"+typ, ev.Type)
+	}
+}
