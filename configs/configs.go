@@ -102,6 +102,8 @@ func (s *Shop) PaidConfirmation() bool {
 // gateways (Stripe, Omise) join as further pointer fields.
 type Gateways struct {
 	Sandbox *Sandbox `yaml:"sandbox"`
+	Stripe  *Stripe  `yaml:"stripe"`
+	Omise   *Omise   `yaml:"omise"`
 }
 
 // Enabled returns the names of the configured gateways, in a fixed order.
@@ -110,7 +112,40 @@ func (g Gateways) Enabled() []string {
 	if g.Sandbox != nil {
 		names = append(names, "sandbox")
 	}
+	if g.Stripe != nil {
+		names = append(names, "stripe")
+	}
+	if g.Omise != nil {
+		names = append(names, "omise")
+	}
 	return names
+}
+
+// Stripe configures a shop's Stripe account.
+type Stripe struct {
+	SecretKey string `yaml:"secret_key"`
+	// WebhookSecrets are the endpoint's signing secrets (whsec_…): more than one
+	// while a secret is being rolled.
+	WebhookSecrets []string `yaml:"webhook_secrets"`
+	// APIURL overrides https://api.stripe.com (stripe-mock in tests).
+	APIURL string `yaml:"api_url"`
+	// SessionTTL is how long a Checkout Session stays payable, 30m to 24h (default 1h).
+	SessionTTL Duration `yaml:"session_ttl"`
+	// ManualCapture only authorises at checkout; the shop captures later.
+	ManualCapture bool `yaml:"manual_capture"`
+}
+
+// Omise configures a shop's Opn Payments (Omise) account.
+type Omise struct {
+	SecretKey string `yaml:"secret_key"`
+	PublicKey string `yaml:"public_key"`
+	// WebhookSecrets are the base64 webhook secrets the dashboard shows: more than
+	// one during a rotation.
+	WebhookSecrets []string `yaml:"webhook_secrets"`
+	// APIURL overrides https://api.omise.co (an emulator in tests).
+	APIURL string `yaml:"api_url"`
+	// SourceType is how customers pay: promptpay (default) or a redirect source.
+	SourceType string `yaml:"source_type"`
 }
 
 // Sandbox configures the built-in sandbox gateway.
@@ -447,6 +482,37 @@ func (c *Config) validateShop(i int, ids map[string]bool, keyOwner map[string]st
 	if sb := s.Gateways.Sandbox; sb != nil && sb.WebhookSecret == "" && !c.defaultShops {
 		return errorf(p+".gateways.sandbox.webhook_secret", "required")
 	}
+	if st := s.Gateways.Stripe; st != nil {
+		sp := p + ".gateways.stripe"
+		if strings.TrimSpace(st.SecretKey) == "" {
+			return errorf(sp+".secret_key", "required")
+		}
+		if err := checkSecrets(st.WebhookSecrets); err != "" {
+			return errorf(sp+".webhook_secrets", "%s", err)
+		}
+		if st.APIURL != "" {
+			if err := checkBaseURL(st.APIURL); err != "" {
+				return errorf(sp+".api_url", "%s", err)
+			}
+		}
+		if ttl := st.SessionTTL.Std(); ttl != 0 && (ttl < 30*time.Minute || ttl > 24*time.Hour) {
+			return errorf(sp+".session_ttl", "must be between 30m and 24h, got %s", ttl)
+		}
+	}
+	if om := s.Gateways.Omise; om != nil {
+		op := p + ".gateways.omise"
+		if strings.TrimSpace(om.SecretKey) == "" {
+			return errorf(op+".secret_key", "required")
+		}
+		if err := checkSecrets(om.WebhookSecrets); err != "" {
+			return errorf(op+".webhook_secrets", "%s", err)
+		}
+		if om.APIURL != "" {
+			if err := checkBaseURL(om.APIURL); err != "" {
+				return errorf(op+".api_url", "%s", err)
+			}
+		}
+	}
 	if t := s.Telegram; t != nil {
 		tp := p + ".telegram"
 		if t.Token == "" {
@@ -497,6 +563,19 @@ func (c *Config) validateShop(i int, ids map[string]bool, keyOwner map[string]st
 		}
 	}
 	return nil
+}
+
+// checkSecrets returns what is wrong with a gateway's webhook secrets, or "".
+func checkSecrets(secrets []string) string {
+	if len(secrets) == 0 {
+		return "at least one webhook secret is required"
+	}
+	for i, s := range secrets {
+		if strings.TrimSpace(s) == "" {
+			return fmt.Sprintf("secret %d is empty", i)
+		}
+	}
+	return ""
 }
 
 // checkAddr returns what is wrong with a listen address, or "".

@@ -31,6 +31,14 @@ type Gateway interface {
 	ParseWebhook(header http.Header, body []byte, now time.Time) (*orders.GatewayEvent, error)
 }
 
+// Resolver is a Gateway whose webhooks carry only a snapshot of what changed (Omise):
+// after ParseWebhook has verified an event, Resolve asks the gateway's API for the
+// object as it is now and returns the event to apply. An error leaves the webhook
+// unanswered (500), so the gateway delivers it again.
+type Resolver interface {
+	Resolve(ctx context.Context, ev *orders.GatewayEvent) (*orders.GatewayEvent, error)
+}
+
 // SessionRequest is what a gateway needs to start a checkout. Amount and currency come
 // from the stored order, never from the customer.
 type SessionRequest struct {

@@ -135,6 +135,16 @@ func (h *Handler) gatewayWebhook(c *gin.Context) {
 		return
 	}
 
+	if r, ok := gw.(gateway.Resolver); ok {
+		resolved, err := r.Resolve(ctx, ev)
+		if err != nil {
+			log.WarnContext(ctx, "webhook not resolved at the gateway", "event_id", ev.EventID, "err", err)
+			fail(http.StatusInternalServerError, ResultError, orders.EINTERNAL, "The gateway could not be asked about the event; deliver it again.")
+			return
+		}
+		ev = resolved
+	}
+
 	// The URL decides the shop, never the body: a shop's secret only vouches for its own
 	// endpoint. Fields the store assigns are cleared so that no parser can preset them.
 	ev.ShopID, ev.Gateway = shopID, label

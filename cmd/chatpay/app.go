@@ -34,7 +34,9 @@ import (
 	"github.com/chatpay/chatpay/bot/webchat"
 	"github.com/chatpay/chatpay/configs"
 	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/gateway/omise"
 	"github.com/chatpay/chatpay/gateway/sandbox"
+	"github.com/chatpay/chatpay/gateway/stripe"
 	"github.com/chatpay/chatpay/jobs"
 	"github.com/chatpay/chatpay/orders"
 	"github.com/chatpay/chatpay/orders/postgres"
@@ -296,6 +298,9 @@ func (m *Main) Open(ctx context.Context) error {
 	for _, sh := range cfg.Shops {
 		if sh.Gateways.Sandbox != nil {
 			m.Gateways.Add(sh.ID, m.Sandbox.Gateway(sh.ID, secrets[sh.ID]))
+		}
+		if err := m.addRealGateways(sh); err != nil {
+			return err
 		}
 	}
 
@@ -605,6 +610,12 @@ func (m *Main) shops(ctx context.Context) ([]*orders.Shop, map[string]string, er
 			}
 			secrets[sh.ID] = secret
 		}
+		// The pay page offers every gateway the shop enabled, in config order.
+		for _, name := range sh.Gateways.Enabled() {
+			if name != "sandbox" {
+				shop.Gateways = append(shop.Gateways, name)
+			}
+		}
 		out = append(out, shop)
 	}
 	return out, secrets, nil
@@ -797,4 +808,30 @@ func (m *Main) messengerPaidTemplate(shopID string) (name, language string, ok b
 		}
 	}
 	return "", "", false
+}
+
+// addRealGateways registers the shop's Stripe and Opn Payments (Omise) accounts.
+func (m *Main) addRealGateways(sh configs.Shop) error {
+	if st := sh.Gateways.Stripe; st != nil {
+		g, err := stripe.New(stripe.Config{
+			SecretKey: st.SecretKey, WebhookSecrets: st.WebhookSecrets, APIURL: st.APIURL,
+			SessionTTL: st.SessionTTL.Std(), ManualCapture: st.ManualCapture, ShopID: sh.ID,
+		})
+		if err != nil {
+			return fmt.Errorf("config: shops[%s].gateways.stripe: %w", sh.ID, err)
+		}
+		m.Gateways.Add(sh.ID, g)
+	}
+	if om := sh.Gateways.Omise; om != nil {
+		client, err := omise.NewClient(omise.ClientOptions{SecretKey: om.SecretKey, PublicKey: om.PublicKey, BaseURL: om.APIURL})
+		if err != nil {
+			return fmt.Errorf("config: shops[%s].gateways.omise: %w", sh.ID, err)
+		}
+		g, err := omise.New(omise.Config{ShopID: sh.ID, Client: client, WebhookSecrets: om.WebhookSecrets, SourceType: om.SourceType})
+		if err != nil {
+			return fmt.Errorf("config: shops[%s].gateways.omise: %w", sh.ID, err)
+		}
+		m.Gateways.Add(sh.ID, g)
+	}
+	return nil
 }

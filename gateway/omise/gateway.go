@@ -380,3 +380,19 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 	}
 	return out, nil
 }
+
+// Resolve implements gateway.Resolver: the event ParseWebhook verified carries only
+// Omise's snapshot, so the charge (or refund, or dispute) is fetched again and the
+// event applied is what the API says now.
+func (g *Gateway) Resolve(ctx context.Context, ev *orders.GatewayEvent) (*orders.GatewayEvent, error) {
+	parsed, err := ParseEvent(ev.Payload)
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := g.ResolveEvent(ctx, parsed)
+	if err != nil {
+		return nil, err
+	}
+	out := resolved.GatewayEvent
+	return &out, nil
+}

@@ -57,7 +57,7 @@ type Server struct {
 	idem       map[string]*omise.Refund   // Idempotency-Key -> refund
 	disputes   map[string]*omise.Dispute
 	sources    map[string]string // source id -> type, for charges made from a source id
-	order      []string // dispute ids in creation order
+	order      []string          // dispute ids in creation order
 	deliveries []Delivery
 	failNext   []int // statuses of the next answers
 	hangNext   int
@@ -101,6 +101,14 @@ func New(opts Options) *Server {
 
 // SecretKey and PublicKey are the keys the emulator accepts.
 func (s *Server) SecretKey() string { return s.opts.SecretKey }
+
+// SetWebhookURL changes where signed events go (the app's URL is often known only
+// after the emulator started).
+func (s *Server) SetWebhookURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.WebhookURL = url
+}
 func (s *Server) PublicKey() string { return s.opts.PublicKey }
 
 // FailNext makes the next len(statuses) API calls answer with these statuses and an
@@ -663,6 +671,7 @@ func (s *Server) CloseDispute(disputeID string, won bool) error {
 // pendingEvent is an event built under the lock and delivered after it is released, so
 // that a receiver calling back into the emulator (to re-fetch) cannot deadlock.
 type pendingEvent struct {
+	url  string // where it goes, read under s.mu
 	key  string
 	body []byte
 }
@@ -679,7 +688,7 @@ func (s *Server) event(key string, data []byte) *pendingEvent {
 		"data": json.RawMessage(data),
 	}
 	b, _ := json.Marshal(env)
-	return &pendingEvent{key: key, body: b}
+	return &pendingEvent{key: key, body: b, url: s.opts.WebhookURL}
 }
 
 // SignedHeader returns the webhook headers for body at the emulator's clock, one
@@ -707,7 +716,7 @@ func (s *Server) deliver(ev *pendingEvent) {
 	}
 	h := s.SignedHeader(ev.body)
 	d := Delivery{Key: ev.key, Body: ev.body, Header: h}
-	req, err := http.NewRequest(http.MethodPost, s.opts.WebhookURL, bytes.NewReader(ev.body))
+	req, err := http.NewRequest(http.MethodPost, ev.url, bytes.NewReader(ev.body))
 	if err == nil {
 		req.Header = h.Clone()
 		var resp *http.Response
