@@ -522,14 +522,18 @@ func TestValidate(t *testing.T) {
 			"config: shops[0].telegram.webhook_secret: must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)"},
 		{"telegram sales group", func(c *configs.Config) { c.Shops[0].Telegram.SalesGroups = []int64{-100123, 42} },
 			"config: shops[0].telegram.sales_groups[1]: must be a group's chat id, which is negative, got 42"},
-		{"stripe without a secret key", func(c *configs.Config) { c.Shops[0].Gateways.Stripe = &configs.Stripe{WebhookSecrets: []string{"whsec_1"}} },
+		{"stripe without a secret key", func(c *configs.Config) {
+			c.Shops[0].Gateways.Stripe = &configs.Stripe{WebhookSecrets: []string{"whsec_1"}}
+		},
 			"config: shops[0].gateways.stripe.secret_key: required"},
 		{"stripe without webhook secrets", func(c *configs.Config) { c.Shops[0].Gateways.Stripe = &configs.Stripe{SecretKey: "sk_test_1"} },
 			"config: shops[0].gateways.stripe.webhook_secrets: at least one webhook secret is required"},
 		{"stripe session ttl", func(c *configs.Config) {
 			c.Shops[0].Gateways.Stripe = &configs.Stripe{SecretKey: "sk_test_1", WebhookSecrets: []string{"whsec_1"}, SessionTTL: configs.Duration(10 * time.Minute)}
 		}, "config: shops[0].gateways.stripe.session_ttl: must be between 30m and 24h, got 10m0s"},
-		{"omise empty webhook secret", func(c *configs.Config) { c.Shops[0].Gateways.Omise = &configs.Omise{SecretKey: "skey_1", WebhookSecrets: []string{" "}} },
+		{"omise empty webhook secret", func(c *configs.Config) {
+			c.Shops[0].Gateways.Omise = &configs.Omise{SecretKey: "skey_1", WebhookSecrets: []string{" "}}
+		},
 			"config: shops[0].gateways.omise.webhook_secrets: secret 0 is empty"},
 		{"messenger page of two shops", func(c *configs.Config) { c.Shops[0].Messenger = messenger(); c.Shops[1].Messenger = messenger() },
 			`config: shops[1].messenger.page_id: page 1234567890 is already shop "shop1"'s; a page belongs to one shop`},

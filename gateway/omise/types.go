@@ -30,35 +30,35 @@ type List[T any] struct {
 
 // Charge is the part of Omise's charge object chatpay reads.
 type Charge struct {
-	Object            string            `json:"object"`
-	ID                string            `json:"id"`
-	Livemode          bool              `json:"livemode"`
-	Amount            int64             `json:"amount"`
-	Currency          string            `json:"currency"`
-	Description       string            `json:"description"`
-	Status            string            `json:"status"`
-	Capture           bool              `json:"capture"`
-	AuthorizationType string            `json:"authorization_type"`
-	Authorized        bool              `json:"authorized"`
-	AuthorizedAmount  int64             `json:"authorized_amount"`
-	Capturable        bool              `json:"capturable"`
-	CapturedAmount    int64             `json:"captured_amount"`
-	Paid              bool              `json:"paid"`
-	PaidAt            *time.Time        `json:"paid_at"`
-	Reversed          bool              `json:"reversed"`
-	Expired           bool              `json:"expired"`
-	Refundable        bool              `json:"refundable"`
-	RefundedAmount    int64             `json:"refunded_amount"`
-	Refunds           *List[Refund]     `json:"refunds"`
-	Dispute           *Dispute          `json:"dispute"`
-	AuthorizeURI      string            `json:"authorize_uri"`
-	ReturnURI         string            `json:"return_uri"`
-	FailureCode       string            `json:"failure_code"`
-	FailureMessage    string            `json:"failure_message"`
-	Metadata          map[string]any    `json:"metadata"`
-	Source            *Source           `json:"source"`
-	CreatedAt         time.Time         `json:"created_at"`
-	ExpiresAt         *time.Time        `json:"expires_at"`
+	Object            string         `json:"object"`
+	ID                string         `json:"id"`
+	Livemode          bool           `json:"livemode"`
+	Amount            int64          `json:"amount"`
+	Currency          string         `json:"currency"`
+	Description       string         `json:"description"`
+	Status            string         `json:"status"`
+	Capture           bool           `json:"capture"`
+	AuthorizationType string         `json:"authorization_type"`
+	Authorized        bool           `json:"authorized"`
+	AuthorizedAmount  int64          `json:"authorized_amount"`
+	Capturable        bool           `json:"capturable"`
+	CapturedAmount    int64          `json:"captured_amount"`
+	Paid              bool           `json:"paid"`
+	PaidAt            *time.Time     `json:"paid_at"`
+	Reversed          bool           `json:"reversed"`
+	Expired           bool           `json:"expired"`
+	Refundable        bool           `json:"refundable"`
+	RefundedAmount    int64          `json:"refunded_amount"`
+	Refunds           *List[Refund]  `json:"refunds"`
+	Dispute           *Dispute       `json:"dispute"`
+	AuthorizeURI      string         `json:"authorize_uri"`
+	ReturnURI         string         `json:"return_uri"`
+	FailureCode       string         `json:"failure_code"`
+	FailureMessage    string         `json:"failure_message"`
+	Metadata          map[string]any `json:"metadata"`
+	Source            *Source        `json:"source"`
+	CreatedAt         time.Time      `json:"created_at"`
+	ExpiresAt         *time.Time     `json:"expires_at"`
 }
 
 // captured is the amount captured so far: captured_amount when Omise reports it, else the
