@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -393,6 +394,20 @@ func (s *Service) ListOrders(ctx context.Context, shopID string, f OrderFilter) 
 	if f.PaymentStatus != "" && !validPaymentStatus(f.PaymentStatus) {
 		return nil, Invalidf("payment_status", "unknown payment status %q", f.PaymentStatus)
 	}
+	if len(f.Metadata) > maxMetadataKeys {
+		return nil, Invalidf("metadata", "at most %d metadata filters, got %d", maxMetadataKeys, len(f.Metadata))
+	}
+	// Sorted, so that an invalid request names the same parameter every time.
+	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
+		if len(k) > maxMetadataKey || !metadataKeyPattern.MatchString(k) {
+			return nil, Invalidf(MetadataParam(k), "key must be 1 to %d letters, digits, '_', '.' or '-'", maxMetadataKey)
+		}
+		// No stored value is longer or invalid text, so such a filter could only match
+		// nothing; Postgres would reject invalid UTF-8 in jsonb outright.
+		if v := f.Metadata[k]; utf8.RuneCountInString(v) > maxMetadataValue || !utf8.ValidString(v) {
+			return nil, Invalidf(MetadataParam(k), "must be valid text of at most %d characters", maxMetadataValue)
+		}
+	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -401,6 +416,10 @@ func (s *Service) ListOrders(ctx context.Context, shopID string, f OrderFilter) 
 	}
 	return s.store.ListOrders(ctx, shopID, f)
 }
+
+// MetadataParam is the query parameter that filters orders by a metadata key,
+// metadata[key]; errors about a metadata filter name it.
+func MetadataParam(key string) string { return "metadata[" + key + "]" }
 
 func validStatus(s string) bool {
 	switch s {
@@ -479,6 +498,14 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 			}
 		}
 		if err := s.queueMessage(ctx, tx, shop, o, KindCancelled, MessageData{}); err != nil {
+			return err
+		}
+		// The link stops working here, but a checkout session it already opened stays
+		// payable at the gateway (a day, on Stripe) unless it is expired there. The
+		// job goes in with the cancel, so it runs if and only if the cancel commits;
+		// it is enqueued for every cancel, also of a paid order, because a customer
+		// may have opened a second session before paying the first.
+		if err := tx.Enqueue(ctx, ExpireSessions{ShopID: shop.ID, OrderID: o.ID}); err != nil {
 			return err
 		}
 		if o.ConversationID == "" {

@@ -48,6 +48,9 @@ type Store interface {
 	// LatestAttempt returns the order's newest attempt, ErrNotFound if it has none.
 	LatestAttempt(ctx context.Context, shopID, orderID string) (*Attempt, error)
 	Attempt(ctx context.Context, shopID, id string) (*Attempt, error)
+	// OrderAttempts returns the order's attempts, oldest first (the job that expires a
+	// cancelled order's open sessions).
+	OrderAttempts(ctx context.Context, shopID, orderID string) ([]*Attempt, error)
 	// StaleAttempts returns attempts still created or pending that were created
 	// between createdAfter and createdBefore, oldest first, across all shops.
 	StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*Attempt, error)
@@ -152,6 +155,9 @@ type Tx interface {
 type OrderFilter struct {
 	Status        string
 	PaymentStatus string
+	// Metadata selects orders whose metadata has every one of these keys with exactly
+	// that value (an order without the key does not match, whatever the value).
+	Metadata map[string]string
 	// BeforeID pages: only orders with an ID below it (older) are returned.
 	BeforeID string
 	Limit    int

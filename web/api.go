@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,6 +133,32 @@ func parseLimit(c *gin.Context, def int) (int, error) {
 	return n, nil
 }
 
+// parseMetadataFilter reads metadata[KEY]=VALUE query parameters. It parses them
+// itself rather than with gin's QueryMap, which silently drops a malformed name
+// (metadata[]=x, metadata[a]b=x) and all but the first of repeated values: a filter
+// that is quietly ignored returns orders the caller did not ask for. The keys
+// themselves are checked by the Service, which knows the metadata key rules.
+func parseMetadataFilter(q url.Values) (map[string]string, error) {
+	var m map[string]string
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if name != "metadata" && !strings.HasPrefix(name, "metadata[") {
+			continue
+		}
+		key, ok := strings.CutSuffix(strings.TrimPrefix(name, "metadata["), "]")
+		if !ok {
+			return nil, orders.Invalidf(name, "filter by metadata with metadata[KEY]=VALUE")
+		}
+		if vs := q[name]; len(vs) != 1 {
+			return nil, orders.Invalidf(name, "must be given once, got %d values", len(vs))
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[key] = q.Get(name)
+	}
+	return m, nil
+}
+
 // Cursors are opaque to clients: the base64url of the last order ID of the page.
 func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
 
@@ -152,6 +181,10 @@ func (s *Server) listOrders(c *gin.Context) {
 	f := orders.OrderFilter{Status: c.Query("status"), PaymentStatus: c.Query("payment_status")}
 	limit, err := parseLimit(c, defaultListLimit)
 	if err != nil {
+		s.apiError(c, err, http.StatusBadRequest)
+		return
+	}
+	if f.Metadata, err = parseMetadataFilter(c.Request.URL.Query()); err != nil {
 		s.apiError(c, err, http.StatusBadRequest)
 		return
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -303,6 +304,17 @@ func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFil
 	if f.PaymentStatus != "" {
 		where("o.payment_status =", f.PaymentStatus)
 	}
+	if len(f.Metadata) > 0 {
+		// One containment test for every key, as one bound jsonb document: the GIN
+		// index orders_metadata_idx (jsonb_path_ops) serves @>, and the query text does
+		// not depend on the keys.
+		doc, err := json.Marshal(f.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: metadata filter: %w", err)
+		}
+		where("o.metadata @>", string(doc))
+		sb.WriteString("::jsonb")
+	}
 	if f.BeforeID != "" {
 		where("o.id <", f.BeforeID)
 	}
@@ -485,6 +497,12 @@ func (s *Store) LatestAttempt(ctx context.Context, shopID, orderID string) (*ord
 
 func (s *Store) Attempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
 	return getOne(ctx, s.pool, scanAttempt, `SELECT `+attemptCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
+}
+
+// OrderAttempts returns the order's attempts, oldest first.
+func (s *Store) OrderAttempts(ctx context.Context, shopID, orderID string) ([]*orders.Attempt, error) {
+	return getAll(ctx, s.pool, scanAttempt,
+		`SELECT `+attemptCols+` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`, shopID, orderID)
 }
 
 // StaleAttempts returns open attempts created in (createdAfter, createdBefore), oldest

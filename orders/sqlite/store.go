@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,15 @@ func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFil
 	}
 	if f.PaymentStatus != "" {
 		where, args = append(where, "o.payment_status = ?"), append(args, f.PaymentStatus)
+	}
+	// The JSON path is bound rather than spliced into the SQL, so the query text
+	// depends only on how many keys are filtered: the statement cache stays bounded
+	// and a key cannot change the SQL. Keys are quoted in the path so that '.' is part
+	// of the key, not a step; the Service allows no '"' or '\' in keys, which JSON
+	// path quoting could not escape. Sorted keys keep one text per shape.
+	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
+		where = append(where, "json_extract(o.metadata, ?) = ?")
+		args = append(args, `$."`+k+`"`, f.Metadata[k])
 	}
 	if f.BeforeID != "" {
 		where, args = append(where, "o.id < ?"), append(args, f.BeforeID)
@@ -194,6 +205,13 @@ func (s *Store) LatestAttempt(ctx context.Context, shopID, orderID string) (*ord
 func (s *Store) Attempt(ctx context.Context, shopID, id string) (*orders.Attempt, error) {
 	return getOne(ctx, s.rq, "attempt", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts WHERE shop_id = ? AND id = ?`, shopID, id)
+}
+
+// OrderAttempts returns the order's attempts, oldest first.
+func (s *Store) OrderAttempts(ctx context.Context, shopID, orderID string) ([]*orders.Attempt, error) {
+	return queryAll(ctx, s.rq, "order attempts", scanAttempt,
+		`SELECT `+attemptColumns+` FROM attempts WHERE shop_id = ? AND order_id = ?
+		ORDER BY created_at, id`, shopID, orderID)
 }
 
 // StaleAttempts returns created or pending attempts with createdAfter <= created_at <

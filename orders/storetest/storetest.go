@@ -62,10 +62,12 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"OrderWithoutLink", testOrderWithoutLink},
 		{"OrderNotFound", testOrderNotFound},
 		{"ListOrders", testListOrders},
+		{"ListOrdersByMetadata", testListOrdersByMetadata},
 		{"UpdateOrder", testUpdateOrder},
 		{"UpdateOrderConversation", testUpdateOrderConversation},
 		{"Attempts", testAttempts},
 		{"StaleAttempts", testStaleAttempts},
+		{"OrderAttempts", testOrderAttempts},
 		{"PaymentsAndRefunds", testPaymentsAndRefunds},
 		{"Shipments", testShipments},
 		{"Messages", testMessages},
@@ -455,6 +457,103 @@ func testListOrders(t *testing.T, h Harness) {
 	require.Empty(t, got)
 }
 
+func testListOrdersByMetadata(t *testing.T, h Harness) {
+	ctx := context.Background()
+	const quoted = `say "hi" \ to Lan: giao buổi sáng 🚚 '; --`
+	metas := []map[string]string{
+		{"branch": "hcm", "campaign": "tet"},
+		{"branch": "hcm"},
+		{"branch": "hn", "campaign": "tet"},
+		{"branch": "hcm", "campaign": "tet", "note": quoted, "ref.id": "42"},
+		nil, // no metadata at all
+		{"branch": "HCM"},
+		{"branch": ""},
+	}
+	var created []*orders.Order // oldest first
+	for i, m := range metas {
+		o := newOrder(shopA, i)
+		o.Metadata = m
+		created = append(created, createOrder(t, h, o))
+	}
+	// Another shop's order with the same metadata must never show up in shop A's list.
+	other := newOrder(shopB, 99)
+	other.Metadata = map[string]string{"branch": "hcm", "campaign": "tet", "note": quoted}
+	createOrder(t, h, other)
+
+	ids := func(os []*orders.Order) []string {
+		out := []string{}
+		for _, o := range os {
+			out = append(out, o.ID)
+		}
+		return out
+	}
+	want := func(idx ...int) []string {
+		out := []string{}
+		for _, i := range idx {
+			out = append(out, created[i].ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		meta map[string]string
+		want []string
+	}{
+		{"one key", map[string]string{"branch": "hcm"}, want(3, 1, 0)},
+		{"two keys", map[string]string{"branch": "hcm", "campaign": "tet"}, want(3, 0)},
+		{"one key of two", map[string]string{"campaign": "tet"}, want(3, 2, 0)},
+		{"values are exact", map[string]string{"branch": "HCM"}, want(5)},
+		{"no prefix match", map[string]string{"branch": "hc"}, want()},
+		{"empty value is not a missing key", map[string]string{"branch": ""}, want(6)},
+		{"key no order has", map[string]string{"nope": "hcm"}, want()},
+		{"known and unknown key", map[string]string{"branch": "hcm", "nope": "x"}, want()},
+		{"quotes and unicode", map[string]string{"note": quoted}, want(3)},
+		{"dot is part of the key", map[string]string{"ref.id": "42"}, want(3)},
+		{"dot is not a path step", map[string]string{"ref": "42"}, want()},
+		{"injection-shaped value", map[string]string{"branch": `hcm"} OR 1=1 --`}, want()},
+		{"empty filter filters nothing", map[string]string{}, want(6, 5, 4, 3, 2, 1, 0)},
+	} {
+		got, err := h.Store.ListOrders(ctx, shopA, orders.OrderFilter{Metadata: tc.meta, Limit: 50})
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, ids(got), tc.name)
+	}
+
+	// The filter combines with the others.
+	got, err := h.Store.ListOrders(ctx, shopA, orders.OrderFilter{
+		Metadata: map[string]string{"campaign": "tet"}, BeforeID: created[3].ID, Limit: 50})
+	require.NoError(t, err)
+	require.Equal(t, want(2, 0), ids(got))
+	got, err = h.Store.ListOrders(ctx, shopA, orders.OrderFilter{
+		Metadata: map[string]string{"campaign": "tet"}, Status: orders.StatusPaid, Limit: 50})
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	// Paging with the filter walks every matching order exactly once.
+	var paged []string
+	before := ""
+	for range 10 {
+		page, err := h.Store.ListOrders(ctx, shopA, orders.OrderFilter{
+			Metadata: map[string]string{"branch": "hcm"}, BeforeID: before, Limit: 2})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 2)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, ids(page)...)
+		before = page[len(page)-1].ID
+	}
+	require.Equal(t, want(3, 1, 0), paged)
+
+	// Tenant isolation: shop B sees only its own order, and a shop without orders none.
+	got, err = h.Store.ListOrders(ctx, shopB, orders.OrderFilter{
+		Metadata: map[string]string{"branch": "hcm", "campaign": "tet", "note": quoted}, Limit: 50})
+	require.NoError(t, err)
+	require.Equal(t, []string{other.ID}, ids(got))
+	got, err = h.Store.ListOrders(ctx, "shop-none", orders.OrderFilter{Metadata: map[string]string{"branch": "hcm"}, Limit: 50})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
 func testUpdateOrder(t *testing.T, h Harness) {
 	ctx := context.Background()
 	o := createOrder(t, h, newOrder(shopA, 0))
@@ -677,6 +776,38 @@ func testStaleAttempts(t *testing.T, h Harness) {
 	got, err = h.Store.StaleAttempts(ctx, at(61), at(100), 10)
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+func testOrderAttempts(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	other := createOrder(t, h, newOrder(shopA, 0))
+
+	none, err := h.Store.OrderAttempts(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Empty(t, none, "an order without attempts")
+
+	a1, a2, a3 := newAttempt(o, 10), newAttempt(o, 20), newAttempt(o, 30)
+	a1.SessionID, a2.SessionID = "cs_1", "cs_2"
+	a2.Status = orders.AttemptFailed
+	elsewhere := newAttempt(other, 15)
+	inTx(t, h, func(tx orders.Tx) error {
+		// Inserted out of order, so that the suite checks the store sorts.
+		for _, a := range []*orders.Attempt{a3, elsewhere, a1, a2} {
+			if err := tx.InsertAttempt(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	got, err := h.Store.OrderAttempts(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Attempt{a1, a2, a3}, got, "every status, oldest first, this order only")
+
+	got, err = h.Store.OrderAttempts(ctx, shopB, o.ID)
+	require.NoError(t, err)
+	require.Empty(t, got, "another shop's order")
 }
 
 func testPaymentsAndRefunds(t *testing.T, h Harness) {
