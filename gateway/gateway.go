@@ -39,6 +39,19 @@ type Resolver interface {
 	Resolve(ctx context.Context, ev *orders.GatewayEvent) (*orders.GatewayEvent, error)
 }
 
+// SessionExpirer is a Gateway whose checkout sessions stay payable until they expire
+// (Stripe Checkout: up to 24 hours) and can be expired early. When an order is
+// cancelled, a job expires the sessions of its open attempts so that the customer can
+// no longer pay a cancelled order. Gateways without expirable sessions (the sandbox,
+// Opn Payments' charges) simply do not implement it.
+//
+// ExpireSession must be idempotent: a session that is already expired or complete is
+// not an error. It returns an error coded orders.EINVALID or orders.ENOTFOUND when
+// asking again cannot help; any other error is worth a retry.
+type SessionExpirer interface {
+	ExpireSession(ctx context.Context, sessionID string) error
+}
+
 // SessionRequest is what a gateway needs to start a checkout. Amount and currency come
 // from the stored order, never from the customer.
 type SessionRequest struct {

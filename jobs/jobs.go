@@ -122,6 +122,7 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &reconcileWorker{j: j})
 	river.AddWorker(workers, &chatUpdateWorker{j: j})
 	river.AddWorker(workers, &refreshCardWorker{j: j})
+	river.AddWorker(workers, &expireSessionsWorker{j: j})
 	return &river.Config{
 		Workers: workers,
 		// Most jobs wait on the network (chat platforms, gateways), so a worker is

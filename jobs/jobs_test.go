@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -457,4 +458,168 @@ func TestStaffMessagesCountAgainstTheOperatorGroup(t *testing.T) {
 	wait, err = limiter.Reserve(ctx, bot.Limit{Key: "tg:{bot1}:group:-100777", Events: 20, Per: time.Minute})
 	require.NoError(t, err)
 	require.Positive(t, wait, "the staff message took one of the group's 20 a minute")
+}
+
+// expiringGateway is a gateway whose sessions can be expired (as Stripe's): it records
+// the sessions it was asked to expire and fails the way it is told to.
+type expiringGateway struct {
+	gateway.Gateway
+	mu      sync.Mutex
+	expired []string
+	fail    map[string]error
+}
+
+func (g *expiringGateway) ExpireSession(_ context.Context, sessionID string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.fail[sessionID]; err != nil {
+		return err
+	}
+	g.expired = append(g.expired, sessionID)
+	return nil
+}
+
+func (g *expiringGateway) calls() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.expired...)
+}
+
+// attempt starts a payment attempt for o; with session it also opens a sandbox
+// checkout session for it, as a tap of Pay now does.
+func (b *bundle) attempt(t *testing.T, o *orders.Order, session bool) *orders.Attempt {
+	t.Helper()
+	ctx := context.Background()
+	a, _, err := b.svc.StartAttempt(ctx, o.Link.Token, "sandbox")
+	require.NoError(t, err)
+	if !session {
+		return a
+	}
+	g, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	sess, err := g.CreateSession(ctx, gateway.SessionRequest{ShopID: b.shop.ID, OrderID: o.ID, AttemptID: a.ID, Amount: a.Amount, Currency: a.Currency, ReturnURL: "https://pay.example/r"})
+	require.NoError(t, err)
+	require.NoError(t, b.svc.AttachSession(ctx, a, sess.ID))
+	return a
+}
+
+// setStatus moves an attempt to status, as a gateway event would.
+func (b *bundle) setStatus(t *testing.T, a *orders.Attempt, status string) {
+	t.Helper()
+	require.NoError(t, b.store.InTx(context.Background(), func(tx orders.Tx) error {
+		cur, err := tx.LockAttempt(context.Background(), a.ShopID, a.ID)
+		if err != nil {
+			return err
+		}
+		cur.Status = status
+		return tx.UpdateAttempt(context.Background(), cur)
+	}))
+}
+
+// expireJobs returns the expire_sessions jobs enqueued so far.
+func (b *bundle) expireJobs(t *testing.T) []orders.ExpireSessions {
+	t.Helper()
+	rows, err := b.store.Writer().QueryContext(context.Background(), `SELECT json(args) FROM river_job WHERE kind = ? ORDER BY id`, orders.ExpireSessions{}.Kind())
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []orders.ExpireSessions
+	for rows.Next() {
+		var args string
+		require.NoError(t, rows.Scan(&args))
+		var j orders.ExpireSessions
+		require.NoError(t, json.Unmarshal([]byte(args), &j))
+		out = append(out, j)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func TestCancelExpiresOpenSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	sb, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	gw := &expiringGateway{Gateway: sb}
+	b.jobs.cfg.Gateways.Add(b.shop.ID, gw) // replaces the plain sandbox
+
+	o := b.order(t, orders.ChannelWebchat)
+	open1 := b.attempt(t, o, true)
+	open2 := b.attempt(t, o, true)
+	b.attempt(t, o, false) // Pay now tapped, but no session was opened
+	pending := b.attempt(t, o, true)
+	b.setStatus(t, pending, orders.AttemptPending)
+	failed := b.attempt(t, o, true)
+	b.setStatus(t, failed, orders.AttemptFailed)
+	other := b.order(t, orders.ChannelWebchat)
+	b.attempt(t, other, true) // another order's session stays open
+
+	require.Empty(t, b.expireJobs(t), "nothing is expired before the cancel")
+	_, err = b.svc.CancelOrder(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	args := orders.ExpireSessions{ShopID: b.shop.ID, OrderID: o.ID}
+	require.Equal(t, []orders.ExpireSessions{args}, b.expireJobs(t), "one job, committed with the cancel")
+
+	w := &expireSessionsWorker{j: b.jobs}
+	require.NoError(t, w.Work(ctx, job(args, 1)))
+	require.Equal(t, []string{open1.SessionID, open2.SessionID}, gw.calls(), "the created attempts' sessions, each once")
+
+	// A rerun asks again only about those sessions, which the gateway answers without
+	// error once they are expired.
+	require.NoError(t, w.Work(ctx, job(args, 2)))
+	require.Equal(t, []string{open1.SessionID, open2.SessionID, open1.SessionID, open2.SessionID}, gw.calls())
+}
+
+func TestExpireSessionsFailures(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	sb, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	gw := &expiringGateway{Gateway: sb}
+	b.jobs.cfg.Gateways.Add(b.shop.ID, gw)
+	o := b.order(t, orders.ChannelWebchat)
+	a1, a2 := b.attempt(t, o, true), b.attempt(t, o, true)
+	_, err = b.svc.CancelOrder(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	w := &expireSessionsWorker{j: b.jobs}
+	args := orders.ExpireSessions{ShopID: b.shop.ID, OrderID: o.ID}
+
+	// A passing failure fails the job, so River runs it again; the order's other
+	// sessions are expired meanwhile.
+	gw.fail = map[string]error{a1.SessionID: errors.New("stripe: 502 bad gateway")}
+	err = w.Work(ctx, job(args, 1))
+	require.ErrorContains(t, err, "502")
+	var cancel *rivertype.JobCancelError
+	require.False(t, errors.As(err, &cancel))
+	require.Equal(t, []string{a2.SessionID}, gw.calls())
+
+	// An answer that will not change is logged and the job ends.
+	gw.fail = map[string]error{a1.SessionID: orders.Errorf(orders.ENOTFOUND, "no such checkout session")}
+	require.NoError(t, w.Work(ctx, job(args, 2)))
+	require.Equal(t, []string{a2.SessionID, a2.SessionID}, gw.calls())
+
+	gw.fail = nil
+	require.NoError(t, w.Work(ctx, job(args, 3)))
+	require.ElementsMatch(t, []string{a2.SessionID, a2.SessionID, a1.SessionID, a2.SessionID}, gw.calls())
+}
+
+func TestExpireSessionsWithoutExpirer(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // the plain sandbox: its sessions cannot be expired
+	ctx := context.Background()
+	sb, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	_, ok := sb.(gateway.SessionExpirer)
+	require.False(t, ok, "the test needs a gateway without SessionExpirer")
+	o := b.order(t, orders.ChannelWebchat)
+	b.attempt(t, o, true)
+	_, err = b.svc.CancelOrder(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	args := orders.ExpireSessions{ShopID: b.shop.ID, OrderID: o.ID}
+	require.Equal(t, []orders.ExpireSessions{args}, b.expireJobs(t))
+	require.NoError(t, (&expireSessionsWorker{j: b.jobs}).Work(ctx, job(args, 1)))
+
+	// An order that is gone, or never had attempts, is nothing to do either.
+	require.NoError(t, (&expireSessionsWorker{j: b.jobs}).Work(ctx, job(orders.ExpireSessions{ShopID: b.shop.ID, OrderID: orders.NewID()}, 1)))
 }

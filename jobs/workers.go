@@ -430,3 +430,53 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 	}
 	return nil
 }
+
+// expireSessionsWorker expires, at their gateways, the checkout sessions a cancelled
+// order's attempts left open, so that nobody pays a cancelled order through a session
+// opened before the cancel. Expiring is idempotent at the gateway (gateway.
+// SessionExpirer), so a rerun or a retry after a partial run is harmless.
+type expireSessionsWorker struct {
+	river.WorkerDefaults[orders.ExpireSessions]
+	j *Jobs
+}
+
+func (w *expireSessionsWorker) Work(ctx context.Context, job *river.Job[orders.ExpireSessions]) error {
+	args := job.Args
+	attempts, err := w.j.cfg.Service.Store().OrderAttempts(ctx, args.ShopID, args.OrderID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range attempts {
+		// Only a created attempt's session can still take a payment. A pending one
+		// was completed by the customer (a delayed payment method: the money is on
+		// its way and cannot be stopped by expiring), and a succeeded or failed one
+		// is settled; a payment that still arrives on a cancelled order is refunded
+		// by the event that reports it. An attempt without a session never reached
+		// its gateway.
+		if a.Status != orders.AttemptCreated || a.SessionID == "" {
+			continue
+		}
+		gw, err := w.j.cfg.Gateways.Get(a.ShopID, a.Gateway)
+		if err != nil {
+			continue // the gateway was disabled since: there is nobody to ask
+		}
+		expirer, ok := gw.(gateway.SessionExpirer)
+		if !ok {
+			continue // the gateway's sessions cannot be expired (or do not outlive the link)
+		}
+		err = expirer.ExpireSession(ctx, a.SessionID)
+		switch code := orders.ErrorCode(err); {
+		case err == nil:
+		case code == orders.EINVALID || code == orders.ENOTFOUND:
+			// Asking again would get the same answer: say so and go on with the
+			// order's other sessions.
+			w.j.log.Warn("checkout session not expired", "shop_id", a.ShopID, "order_id", a.OrderID, "attempt_id", a.ID, "gateway", a.Gateway, "err", err)
+		default:
+			// Timeouts, 5xx: River runs the job again, which asks again for every
+			// session (those already expired answer nil).
+			errs = append(errs, fmt.Errorf("attempt %s: %w", a.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -31,6 +31,18 @@ type ProcessRefund struct {
 
 func (ProcessRefund) Kind() string { return "process_refund" }
 
+// ExpireSessions expires, at their gateways, the checkout sessions an order's attempts
+// left open, once the order is cancelled. It names the order rather than each attempt:
+// the worker lists the attempts when it runs, so it also sees a session attached
+// after the cancel committed (a Pay now tap that was under way), and the cancel's
+// transaction needs no extra read.
+type ExpireSessions struct {
+	ShopID  string `json:"shop_id"`
+	OrderID string `json:"order_id"`
+}
+
+func (ExpireSessions) Kind() string { return "expire_sessions" }
+
 // ReconcileAttempts asks gateways about attempts left pending (periodic).
 type ReconcileAttempts struct{}
 

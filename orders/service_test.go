@@ -976,6 +976,15 @@ func TestCancelOrder(t *testing.T) {
 
 	require.Equal(t, []string{orders.KindOrderCard, orders.KindCancelled}, kinds(b.messages(t, o)))
 	require.Empty(t, b.refunds(t, o), "nothing was paid")
+	// The sessions the link opened are expired at their gateways, by one job that
+	// committed with the cancel.
+	var expire []orders.Job
+	for _, j := range b.jobs(t) {
+		if _, ok := j.(orders.ExpireSessions); ok {
+			expire = append(expire, j)
+		}
+	}
+	require.Equal(t, []orders.Job{orders.ExpireSessions{ShopID: shopA, OrderID: o.ID}}, expire)
 
 	before := b.snapshot(t)
 	_, err = b.svc.CancelOrder(b.ctx, shopA, o.ID)

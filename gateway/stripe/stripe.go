@@ -350,6 +350,9 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (*gatew
 	return &gateway.RefundResult{ID: r.ID}, nil
 }
 
+// The Gateway expires the sessions of cancelled orders' attempts.
+var _ gateway.SessionExpirer = (*Gateway)(nil)
+
 // ExpireSession expires an open session, so that the customer of a cancelled order can
 // no longer pay through it. A session that is already expired or complete is not an
 // error: expiring is about making sure no new payment starts, and a complete session's
