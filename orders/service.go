@@ -500,6 +500,14 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 		if err := s.queueMessage(ctx, tx, shop, o, KindCancelled, MessageData{}); err != nil {
 			return err
 		}
+		// The link stops working here, but a checkout session it already opened stays
+		// payable at the gateway (a day, on Stripe) unless it is expired there. The
+		// job goes in with the cancel, so it runs if and only if the cancel commits;
+		// it is enqueued for every cancel, also of a paid order, because a customer
+		// may have opened a second session before paying the first.
+		if err := tx.Enqueue(ctx, ExpireSessions{ShopID: shop.ID, OrderID: o.ID}); err != nil {
+			return err
+		}
 		if o.ConversationID == "" {
 			return nil
 		}

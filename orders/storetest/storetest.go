@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"UpdateOrderConversation", testUpdateOrderConversation},
 		{"Attempts", testAttempts},
 		{"StaleAttempts", testStaleAttempts},
+		{"OrderAttempts", testOrderAttempts},
 		{"PaymentsAndRefunds", testPaymentsAndRefunds},
 		{"Shipments", testShipments},
 		{"Messages", testMessages},
@@ -775,6 +776,38 @@ func testStaleAttempts(t *testing.T, h Harness) {
 	got, err = h.Store.StaleAttempts(ctx, at(61), at(100), 10)
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+func testOrderAttempts(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	other := createOrder(t, h, newOrder(shopA, 0))
+
+	none, err := h.Store.OrderAttempts(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Empty(t, none, "an order without attempts")
+
+	a1, a2, a3 := newAttempt(o, 10), newAttempt(o, 20), newAttempt(o, 30)
+	a1.SessionID, a2.SessionID = "cs_1", "cs_2"
+	a2.Status = orders.AttemptFailed
+	elsewhere := newAttempt(other, 15)
+	inTx(t, h, func(tx orders.Tx) error {
+		// Inserted out of order, so that the suite checks the store sorts.
+		for _, a := range []*orders.Attempt{a3, elsewhere, a1, a2} {
+			if err := tx.InsertAttempt(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	got, err := h.Store.OrderAttempts(ctx, shopA, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, []*orders.Attempt{a1, a2, a3}, got, "every status, oldest first, this order only")
+
+	got, err = h.Store.OrderAttempts(ctx, shopB, o.ID)
+	require.NoError(t, err)
+	require.Empty(t, got, "another shop's order")
 }
 
 func testPaymentsAndRefunds(t *testing.T, h Harness) {
