@@ -52,6 +52,28 @@ type SessionExpirer interface {
 	ExpireSession(ctx context.Context, sessionID string) error
 }
 
+// QRCoder is a Gateway whose sessions can be paid by scanning a QR code shown on
+// chatpay's own pay page (Opn Payments' PromptPay) instead of on a checkout page at the
+// gateway. The pay page shows the code and follows the payment itself.
+//
+// SessionQRCode returns an error coded orders.ENOTFOUND for a session without a QR code
+// (the gateway is configured for another payment method) and orders.EGONE for one that
+// can no longer be paid; the pay page then falls back to its usual flow.
+type QRCoder interface {
+	SessionQRCode(ctx context.Context, sessionID string) (*QRCode, error)
+}
+
+// QRCode is a scannable payment code for one session.
+type QRCode struct {
+	// ImageURL is an absolute URL of the QR image, served by the gateway.
+	ImageURL string
+	// Amount and Currency are what the code charges, as the gateway reports them.
+	Amount   int64
+	Currency string
+	// ExpiresAt is when the code stops working; zero when the gateway does not say.
+	ExpiresAt time.Time
+}
+
 // SessionRequest is what a gateway needs to start a checkout. Amount and currency come
 // from the stored order, never from the customer.
 type SessionRequest struct {
