@@ -57,6 +57,8 @@ func TestBakedPagesMatch(t *testing.T) {
 		},
 		Shipping: "30.000 ₫", Total: "1.564.567 ₫", FormAction: "/pay/tok_abc",
 		Gateways: []string{"sandbox"}, SessionID: "cs_1", Amount: "5 ₫",
+		QRImage: "https://api.omise.co/charges/chrg_1/documents/docu_1/downloads/AB", Expires: "2026-11-25 14:10 (UTC+7)",
+		ExpiresISO: "2026-11-25T07:10:00Z", StatusURL: "/pay/tok_abc/status", Nonce: "bm9uY2U=",
 	}
 	variants := map[string]func(p *PageView){
 		"full":           func(p *PageView) {},
@@ -72,6 +74,10 @@ func TestBakedPagesMatch(t *testing.T) {
 			p.Dir, p.ShopName, p.FormAction = "rtl", "<script>x</script>", "javascript:alert(1)"
 		},
 		"odd dir, status": func(p *PageView) { p.Dir, p.Status = "\" onload=x", "weird" },
+		"qr, hostile": func(p *PageView) {
+			p.QRImage, p.Nonce, p.StatusURL, p.Expires = "javascript:alert(1)", "\"><script>x</script>", "\" onclick=x", "<b>soon</b>"
+		},
+		"qr, no expiry": func(p *PageView) { p.Expires, p.ExpiresISO = "", "" },
 	}
 	for _, loc := range append(Locales(), "xx") {
 		for _, name := range pageNames {

@@ -36,7 +36,7 @@ func Locales() []string { return slices.Clone(locales) }
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
 	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed"}
-	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout"}
+	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr"}
 	chatKinds    = []string{
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
@@ -120,6 +120,16 @@ type PageView struct {
 	// Dir is the text direction, "rtl" or "ltr"; Page fills it from the locale when
 	// it is empty.
 	Dir string
+	// QRImage is the QR code page's image URL (at the gateway); Amount is what it
+	// charges, FormAction the pay link it returns to once paid.
+	QRImage string
+	// Expires and ExpiresISO say when the QR code stops working, for people and as a
+	// <time datetime> value; both are empty when the gateway does not say.
+	Expires, ExpiresISO string
+	// StatusURL is the JSON status endpoint the QR page polls.
+	StatusURL string
+	// Nonce is the Content-Security-Policy nonce of the QR page's inline script.
+	Nonce string
 }
 
 // locale is one parsed locale file.
@@ -463,6 +473,10 @@ type pageData struct {
 	FailureReason                              string
 	SessionID, Amount                          string
 	Dir                                        string
+	QRImage                                    string
+	Expires, ExpiresISO                        string
+	StatusURL                                  string
+	Nonce                                      string
 
 	T    map[string]string
 	Lang string
@@ -489,6 +503,11 @@ func newPageData(p *PageView) pageData {
 		SessionID:     p.SessionID,
 		Amount:        p.Amount,
 		Dir:           p.Dir,
+		QRImage:       p.QRImage,
+		Expires:       p.Expires,
+		ExpiresISO:    p.ExpiresISO,
+		StatusURL:     p.StatusURL,
+		Nonce:         p.Nonce,
 	}
 }
 
@@ -515,7 +534,7 @@ func (d pageData) StatusLabel(status string) string {
 }
 
 // Page renders the named page as a complete HTML document: pay, paid, gone,
-// not_found, error or sandbox_checkout. Nothing is written when rendering fails, and
+// not_found, error, sandbox_checkout or qr. Nothing is written when rendering fails, and
 // the page is written with one Write.
 func (t *Templates) Page(w io.Writer, name string, p PageView) error {
 	bp := pagePool.Get().(*[]byte)
