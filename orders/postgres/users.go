@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/chatpay/chatpay/auth"
+	"github.com/chatpay/chatpay/orders"
+)
+
+// The dashboard's users and sessions (auth.Store) live in the orders database, so that
+// one Postgres holds all of a shop's data. Every statement is scoped by shop_id except
+// the session lookup by token hash, whose token is the credential.
+
+var _ auth.Store = (*Store)(nil)
+
+const userColumns = `id, shop_id, email, role, password_hash, created_at, disabled_at`
+
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.ShopID, u.Email, string(u.Role), u.PasswordHash, u.CreatedAt, u.DisabledAt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return orders.Errorf(orders.ECONFLICT, "A user with this email already exists.")
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create user: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) getUser(ctx context.Context, where string, args ...any) (*auth.User, error) {
+	var u auth.User
+	var role string
+	err := s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...).
+		Scan(&u.ID, &u.ShopID, &u.Email, &role, &u.PasswordHash, &u.CreatedAt, &u.DisabledAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: user: %w", err)
+	}
+	u.Role = auth.Role(role)
+	return &u, nil
+}
+
+func (s *Store) User(ctx context.Context, shopID, id string) (*auth.User, error) {
+	return s.getUser(ctx, `shop_id = $1 AND id = $2`, shopID, id)
+}
+
+func (s *Store) UserByEmail(ctx context.Context, shopID, email string) (*auth.User, error) {
+	return s.getUser(ctx, `shop_id = $1 AND email = $2`, shopID, email)
+}
+
+// execOne runs a write that must change exactly one row: none means not found.
+func execOne(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, what, query string, args ...any) error {
+	tag, err := q.Exec(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return orders.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) UpdatePasswordHash(ctx context.Context, shopID, id, hash string) error {
+	return execOne(ctx, s.pool, "update password hash",
+		`UPDATE users SET password_hash = $1 WHERE shop_id = $2 AND id = $3`, hash, shopID, id)
+}
+
+// DisableUser disables the user and revokes their open sessions in one transaction, so
+// that no session outlives the decision.
+func (s *Store) DisableUser(ctx context.Context, shopID, id string, t time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := execOne(ctx, tx, "disable user",
+			`UPDATE users SET disabled_at = coalesce(disabled_at, $1) WHERE shop_id = $2 AND id = $3`, t, shopID, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE shop_id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+			t, shopID, id); err != nil {
+			return fmt.Errorf("postgres: revoke sessions: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, shop_id, user_id, created_at, last_seen_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		sess.TokenHash, sess.ShopID, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.RevokedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (*auth.Session, error) {
+	var sess auth.Session
+	err := s.pool.QueryRow(ctx, `SELECT token_hash, shop_id, user_id, created_at, last_seen_at, expires_at, revoked_at
+		FROM sessions WHERE token_hash = $1`, tokenHash).
+		Scan(&sess.TokenHash, &sess.ShopID, &sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.RevokedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: session: %w", err)
+	}
+	return &sess, nil
+}
+
+func (s *Store) TouchSession(ctx context.Context, shopID string, tokenHash []byte, t time.Time) error {
+	// greatest() keeps LastSeenAt from moving backwards when two requests race.
+	return execOne(ctx, s.pool, "touch session",
+		`UPDATE sessions SET last_seen_at = greatest(last_seen_at, $1) WHERE shop_id = $2 AND token_hash = $3`,
+		t, shopID, tokenHash)
+}
+
+func (s *Store) RevokeSession(ctx context.Context, shopID string, tokenHash []byte, t time.Time) error {
+	return execOne(ctx, s.pool, "revoke session",
+		`UPDATE sessions SET revoked_at = coalesce(revoked_at, $1) WHERE shop_id = $2 AND token_hash = $3`,
+		t, shopID, tokenHash)
+}
