@@ -140,6 +140,10 @@ func (s *Server) payPage(c *gin.Context) {
 	p := orderPage(shop, o)
 	switch o.Status {
 	case orders.StatusAwaitingPayment:
+		if qr, origin := s.sessionQR(ctx, shop, latest); qr != nil {
+			s.renderQR(c, shop, o, token, qr, origin)
+			return
+		}
 		p.FormAction = payPath(token)
 		p.Gateways = shop.Gateways
 		if err := s.attemptState(ctx, shop, latest, &p); err != nil {
@@ -205,7 +209,8 @@ func (s *Server) checkoutOrigins(shop *orders.Shop) []string {
 }
 
 // pay handles Pay now: it records a fresh attempt, opens a fresh gateway session for
-// it (sessions expire, the link does not) and sends the customer there.
+// it (sessions expire, the link does not) and sends the customer there, or back to the
+// link when the session is paid by a QR code the link shows.
 func (s *Server) pay(c *gin.Context) {
 	ctx := c.Request.Context()
 	token := c.Param("token")
@@ -264,6 +269,13 @@ func (s *Server) pay(c *gin.Context) {
 	}
 	if err := s.svc.AttachSession(ctx, a, sess.ID); err != nil {
 		s.pageError(c, err, shop)
+		return
+	}
+	// A session paid by a QR code is paid on our own page: the link shows the code (see
+	// qr.go). Asking first keeps gateways configured for a redirect method on their
+	// checkout pages.
+	if qr, _ := s.qrFor(gctx, g, a, sess.ID); qr != nil {
+		c.Redirect(http.StatusSeeOther, payPath(token))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, sess.CheckoutURL)

@@ -154,6 +154,7 @@ func (s *Server) Register(r *gin.Engine) {
 
 	root.GET("/pay/:token", s.payPage)
 	root.POST("/pay/:token", s.sameOrigin, s.pay)
+	root.GET("/pay/:token/status", s.payStatus)
 	if s.sandbox != nil {
 		root.GET("/sandbox/checkout/:session", s.sandboxCheckout)
 		root.POST("/sandbox/checkout/:session", s.sameOrigin, s.sandboxComplete)

@@ -36,6 +36,9 @@ const (
 	keyA = "key-a-0123456789abcdef"
 	keyB = "key-b-0123456789abcdef"
 	keyC = "key-c-0123456789abcdef"
+	// keyD's shop sells in THB with Thai pages through a sandbox gateway that shows
+	// QR codes (qrGateway in qr_test.go).
+	keyD = "key-d-0123456789abcdef"
 )
 
 // bundle is one test's chatpay: a real service on SQLite, the real templates and the
@@ -45,6 +48,7 @@ type bundle struct {
 	engine  *gin.Engine
 	svc     *orders.Service
 	sandbox *sandbox.Engine
+	qr      *qrGateway // shop-d's gateway
 	metrics *prometheus.Registry
 	logs    *lockedBuffer
 	url     string
@@ -76,6 +80,7 @@ func setup(t testing.TB, opts ...func(*setupOpts)) *bundle {
 			{ID: "shop-a", Name: "Shop A", Currency: "VND", Locale: "vi", SendPaidConfirmation: true, Gateways: []string{"sandbox"}},
 			{ID: "shop-b", Name: "Shop B", Currency: "THB", Locale: "en", SendPaidConfirmation: true, Gateways: []string{"sandbox"}},
 			{ID: "shop-c", Name: "Shop C", Currency: "USD", Locale: "en", Gateways: []string{"broken"}},
+			{ID: "shop-d", Name: "Shop D", Currency: "THB", Locale: "th", Gateways: []string{"sandbox"}},
 		},
 		Store:     store,
 		Renderer:  testRenderer{pages},
@@ -94,6 +99,8 @@ func setup(t testing.TB, opts ...func(*setupOpts)) *bundle {
 	reg.Add("shop-a", b.sandbox.Gateway("shop-a", "secret-a"))
 	reg.Add("shop-b", b.sandbox.Gateway("shop-b", "secret-b"))
 	reg.Add("shop-c", brokenGateway{})
+	b.qr = &qrGateway{Gateway: b.sandbox.Gateway("shop-d", "secret-d"), engine: b.sandbox}
+	reg.Add("shop-d", b.qr)
 
 	ready := o.ready
 	if ready == nil {
@@ -104,7 +111,7 @@ func setup(t testing.TB, opts ...func(*setupOpts)) *bundle {
 		Gateways:   reg,
 		Sandbox:    b.sandbox,
 		Pages:      pages,
-		APIKeys:    map[string]string{keyA: "shop-a", keyB: "shop-b", keyC: "shop-c"},
+		APIKeys:    map[string]string{keyA: "shop-a", keyB: "shop-b", keyC: "shop-c", keyD: "shop-d"},
 		Ready:      ready,
 		Gatherer:   b.metrics,
 		Registerer: b.metrics,
