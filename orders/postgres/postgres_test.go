@@ -483,7 +483,12 @@ func TestDeadlockIsRetried(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	require.Equal(t, 3, attempts[0]+attempts[1], "exactly one transaction ran twice")
+	// At least one transaction was chosen as the deadlock's victim and ran again.
+	// Under load a retry can itself wait behind the winner and, rarely, be chosen
+	// again (seen once in about 40 CI runs), so the count is bounded, not exact.
+	total := attempts[0] + attempts[1]
+	require.GreaterOrEqual(t, total, 3, "the deadlock was retried")
+	require.LessOrEqual(t, total, 6, "retries end")
 }
 
 // staffMessageID returns the ID of the one message to staff (a notice in the
