@@ -182,6 +182,9 @@ const (
 
 	RefundReasonRequested = "requested"
 	RefundReasonDuplicate = "duplicate"
+	// RefundReasonGateway: the refund was made at the gateway (in its dashboard), not
+	// by chatpay; chatpay learnt of it from an EventRefunded and only records it.
+	RefundReasonGateway = "refunded_at_gateway"
 )
 
 // Refund is money returned against one payment. IdempotencyKey is deterministic, so a
@@ -276,7 +279,10 @@ const (
 	NoticeAmountMismatch   = "amount_mismatch"
 	NoticeUnknownSession   = "unknown_session"
 	NoticeRefundFailed     = "refund_failed"
-	NoticeMessageFailed    = "message_failed"
+	// NoticeRefundedAtGateway: money was refunded in the gateway's dashboard and
+	// chatpay recorded it from the gateway's event.
+	NoticeRefundedAtGateway = "refunded_at_gateway"
+	NoticeMessageFailed     = "message_failed"
 	// NoticeCommandFailed: a command staff typed where chatpay cannot answer in
 	// place (Meta's Page inbox) could not be carried out.
 	NoticeCommandFailed = "command_failed"
@@ -298,6 +304,13 @@ const (
 	EventSucceeded = "succeeded"
 	EventFailed    = "failed"
 	EventPending   = "pending"
+	// EventRefunded: money was returned on a payment, by chatpay or in the gateway's
+	// dashboard. PaymentRef names the payment (SessionID too, where the gateway has
+	// one) and Amount is the CUMULATIVE total the gateway has refunded on it, not
+	// this refund's amount: gateways report that total (Stripe's amount_refunded,
+	// Omise's refunded_amount), and a total makes a redelivered or reordered event
+	// harmless, because only what exceeds the refunds chatpay knows is recorded.
+	EventRefunded = "refunded"
 )
 
 // Event outcomes recorded with each gateway event.
@@ -316,10 +329,10 @@ type GatewayEvent struct {
 	ShopID     string
 	Gateway    string
 	EventID    string
-	Type       string // EventSucceeded | EventFailed | EventPending
+	Type       string // EventSucceeded | EventFailed | EventPending | EventRefunded
 	SessionID  string
 	PaymentRef string // the gateway's id for the money movement, if any
-	Amount     int64
+	Amount     int64  // for EventRefunded, the payment's cumulative refunded total
 	Currency   string
 	Reason     string // failure reason, for EventFailed
 	Payload    []byte

@@ -742,7 +742,6 @@ func (s *Service) CompleteRefund(ctx context.Context, shopID, refundID string, r
 		if err := tx.UpdateRefund(ctx, r); err != nil {
 			return err
 		}
-		var paid, refunded int64
 		for _, p := range o.Payments {
 			if p.ID == r.PaymentID {
 				p.RefundedAmount += r.Amount
@@ -750,21 +749,126 @@ func (s *Service) CompleteRefund(ctx context.Context, shopID, refundID string, r
 					return err
 				}
 			}
-			if !p.Duplicate {
-				paid += p.Amount
-				refunded += p.RefundedAmount
-			}
 		}
-		if paid > 0 && o.PaymentStatus != PaymentDisputed {
-			if refunded >= paid {
-				o.PaymentStatus = PaymentRefunded
-			} else if refunded > 0 {
-				o.PaymentStatus = PaymentPartiallyRefunded
-			}
-		}
+		settleRefunds(o)
 		return s.queueMessage(ctx, tx, shop, o, KindRefunded, MessageData{Amount: r.Amount})
 	})
 	return err
+}
+
+// settleRefunds sets the order's payment status from what its payments have had
+// refunded: partially or fully refunded. Duplicate payments do not count (they are
+// refunded on arrival), and a disputed payment stays disputed.
+func settleRefunds(o *Order) {
+	var paid, refunded int64
+	for _, p := range o.Payments {
+		if !p.Duplicate {
+			paid += p.Amount
+			refunded += p.RefundedAmount
+		}
+	}
+	if paid > 0 && o.PaymentStatus != PaymentDisputed {
+		if refunded >= paid {
+			o.PaymentStatus = PaymentRefunded
+		} else if refunded > 0 {
+			o.PaymentStatus = PaymentPartiallyRefunded
+		}
+	}
+}
+
+// applyRefunded applies an EventRefunded: it records, as a refund made at the gateway,
+// whatever the gateway reports refunded on a payment beyond the refunds chatpay has
+// for it. ev.Amount is the payment's cumulative refunded total, and chatpay's own
+// refunds count whether pending or succeeded, so the webhook of a refund chatpay made
+// adds nothing (it often arrives before the refund job records the gateway's answer,
+// and CompleteRefund counts it then), and neither does a redelivered or older event.
+//
+// Counting pending refunds leaves one gap: a dashboard refund reported while a chatpay
+// refund of at least as much is still pending adds nothing. The pending refund's own
+// event then carries the larger total and records it, unless that refund fails.
+func (s *Service) applyRefunded(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (string, *Order, error) {
+	// The payment is found by the gateway's reference for it, or, for a payment
+	// recorded without one, by its session. Both lookups are scoped by the shop whose
+	// endpoint received the event.
+	var (
+		orderID string
+		isIt    func(*Payment) bool
+	)
+	p, err := tx.PaymentByRef(ctx, shop.ID, ev.Gateway, ev.PaymentRef)
+	switch {
+	case err == nil:
+		orderID, isIt = p.OrderID, func(q *Payment) bool { return q.ID == p.ID }
+	case !errors.Is(err, ErrNotFound):
+		return "", nil, err
+	case ev.SessionID != "":
+		a, err := tx.LockAttemptBySession(ctx, shop.ID, ev.Gateway, ev.SessionID)
+		if err == nil {
+			orderID, isIt = a.OrderID, func(q *Payment) bool { return q.AttemptID == a.ID }
+		} else if !errors.Is(err, ErrNotFound) {
+			return "", nil, err
+		}
+	}
+	if orderID == "" {
+		// Money chatpay never took (the gateway account is also used elsewhere):
+		// recorded, nothing to do.
+		return OutcomeIgnored, nil, nil
+	}
+	o, err := tx.LockOrder(ctx, shop.ID, orderID)
+	if err != nil {
+		return "", nil, err
+	}
+	// The payment as loaded under the order's lock, which every refund path takes.
+	i := slices.IndexFunc(o.Payments, isIt)
+	if i < 0 {
+		return OutcomeIgnored, o, nil
+	}
+	p = o.Payments[i]
+	if !strings.EqualFold(ev.Currency, p.Currency) {
+		return OutcomeIgnored, o, nil
+	}
+	known, err := tx.RefundsTotal(ctx, shop.ID, p.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	// A gateway never refunds more than it took; the cap keeps a wrong total from
+	// making the payment look refunded beyond its amount.
+	total := min(ev.Amount, p.Amount)
+	if total <= known {
+		return OutcomeIgnored, o, nil
+	}
+	now := s.Now()
+	r := &Refund{
+		ID:        NewID(),
+		ShopID:    shop.ID,
+		OrderID:   o.ID,
+		PaymentID: p.ID,
+		Amount:    total - known,
+		Currency:  p.Currency,
+		// Already done at the gateway: no ProcessRefund job, so no idempotency key.
+		Status:    RefundSucceeded,
+		Reason:    RefundReasonGateway,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if err := tx.InsertRefund(ctx, r); err != nil {
+		return "", nil, err
+	}
+	p.RefundedAmount += r.Amount
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return "", nil, err
+	}
+	before := o.PaymentStatus
+	settleRefunds(o)
+	if o.PaymentStatus != before {
+		o.UpdatedAt = now
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := s.queueMessage(ctx, tx, shop, o, KindRefunded, MessageData{Amount: r.Amount}); err != nil {
+		return "", nil, err
+	}
+	return OutcomeApplied, o, s.notify(ctx, tx, shop, o, NoticeRefundedAtGateway, MessageData{Amount: r.Amount})
 }
 
 // StartAttempt records a new payment attempt for the order behind a link token, before
@@ -990,8 +1094,11 @@ func (s *Service) ApplyEvents(ctx context.Context, evs []*GatewayEvent) (res []*
 func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (outcome string, o *Order, paid bool, err error) {
 	switch ev.Type {
 	case EventSucceeded, EventFailed, EventPending:
+	case EventRefunded:
+		outcome, o, err = s.applyRefunded(ctx, tx, shop, ev)
+		return outcome, o, false, err
 	default:
-		// Gateways send many event types; we record them all but act on these three.
+		// Gateways send many event types; we record them all but act on these four.
 		return OutcomeIgnored, nil, false, nil
 	}
 	a, err := tx.LockAttemptBySession(ctx, shop.ID, ev.Gateway, ev.SessionID)

@@ -120,6 +120,11 @@ type Tx interface {
 	UpdateRefund(ctx context.Context, r *Refund) error
 	// RefundsTotal returns the sum of pending and succeeded refunds of a payment.
 	RefundsTotal(ctx context.Context, shopID, paymentID string) (int64, error)
+	// PaymentByRef returns the shop's payment that the gateway knows as ref (the
+	// GatewayRef recorded with it: a Stripe PaymentIntent, an Omise charge), the
+	// oldest when there are several; ErrNotFound when none, and always for an empty
+	// ref. It does not lock: callers lock the payment's order.
+	PaymentByRef(ctx context.Context, shopID, gateway, ref string) (*Payment, error)
 	InsertShipment(ctx context.Context, s *Shipment) error
 
 	InsertMessage(ctx context.Context, m *Message) error

@@ -421,6 +421,7 @@ func TestGatewayPromptPayFlow(t *testing.T) {
 	require.Equal(t, r1.ID, res.RefundID)
 	require.EqualValues(t, 5000, res.RefundAmount)
 	require.EqualValues(t, 5000, res.RefundedTotal)
+	require.EqualValues(t, 5000, res.Amount, "the cumulative refunded total, as orders.EventRefunded wants")
 }
 
 func TestGatewayRedirectFailedAndDisputes(t *testing.T) {

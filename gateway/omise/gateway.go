@@ -16,12 +16,14 @@ import (
 const Name = "omise"
 
 // Event types ResolveEvent reports beyond orders.EventSucceeded, EventFailed and
-// EventPending, for what orders.GatewayEvent cannot express yet. The domain ignores
-// unknown types today (it records them and acts on none).
+// EventPending. EventRefunded is the domain's own; the others are for what
+// orders.GatewayEvent cannot express yet, and the domain records them and acts on none.
 const (
-	EventCaptured       = "omise.captured"        // CapturedAmount was captured
-	EventReversed       = "omise.reversed"        // the authorisation was released
-	EventRefunded       = "omise.refunded"        // RefundID for RefundAmount
+	EventCaptured = "omise.captured" // CapturedAmount was captured
+	EventReversed = "omise.reversed" // the authorisation was released
+	// EventRefunded: RefundID was created for RefundAmount. Amount is the charge's
+	// refunded total (RefundedTotal), as orders.EventRefunded wants.
+	EventRefunded       = orders.EventRefunded
 	EventDisputeOpened  = "omise.dispute_opened"  // DisputeID, DisputeStatus, DisputeAmount
 	EventDisputeUpdated = "omise.dispute_updated" // same fields
 	EventDisputeClosed  = "omise.dispute_closed"  // DisputeStatus is won or lost
@@ -354,7 +356,9 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 			return nil, err
 		}
 		fromCharge(ch)
-		out.Type, out.PaymentRef = EventRefunded, ch.ID
+		// The total as fetched now, not as of the event: a redelivered or older event
+		// reports the same or a larger total, never a refund twice.
+		out.Type, out.PaymentRef, out.Amount = EventRefunded, ch.ID, ch.RefundedAmount
 		out.RefundID, out.RefundAmount = r.ID, r.Amount
 	case KeyDisputeCreate, KeyDisputeUpdate, KeyDisputeClose:
 		if ev.DataObject != "dispute" {

@@ -45,9 +45,6 @@ const maxReasonLen = 500
 // constants can later take over. Stripe's own type names always contain a dot, so these
 // never collide with an event type passed through as Stripe sent it.
 const (
-	// TypeRefunded: money was returned on a charge (by chatpay or on the dashboard).
-	// Amount is the charge's cumulative refunded amount; see RefundOf.
-	TypeRefunded = "refunded"
 	// TypeDisputeCreated, Updated, Closed: a chargeback's life; see DisputeOf.
 	TypeDisputeCreated = "dispute_created"
 	TypeDisputeUpdated = "dispute_updated"
@@ -65,9 +62,15 @@ const (
 // normalisedTypes are the types normalise assigns; no passed-through type may equal one.
 var normalisedTypes = map[string]bool{
 	orders.EventSucceeded: true, orders.EventFailed: true, orders.EventPending: true,
-	TypeRefunded: true, TypeDisputeCreated: true, TypeDisputeUpdated: true, TypeDisputeClosed: true,
+	orders.EventRefunded: true, TypeDisputeCreated: true, TypeDisputeUpdated: true, TypeDisputeClosed: true,
 	TypePaymentAttemptFailed: true, TypeForeignSession: true,
 }
+
+// TypeRefunded is the type of a charge.refunded event: money was returned on a charge
+// (by chatpay or on the dashboard). It is the domain's orders.EventRefunded, so the
+// service applies it: Amount is the charge's cumulative refunded amount (see RefundOf)
+// and PaymentRef its PaymentIntent, the ref a completed checkout records.
+const TypeRefunded = orders.EventRefunded
 
 // Failure reasons for session outcomes that carry no error message of their own.
 const (

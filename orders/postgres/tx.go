@@ -318,6 +318,16 @@ func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64,
 		WHERE shop_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`, shopID, paymentID)
 }
 
+// PaymentByRef finds a payment by the gateway's reference. Payments without one have
+// an empty ref, which never matches.
+func (t *tx) PaymentByRef(ctx context.Context, shopID, gateway, ref string) (*orders.Payment, error) {
+	if ref == "" {
+		return nil, orders.ErrNotFound
+	}
+	return one(ctx, t, scanPayment, `SELECT `+paymentCols+` WHERE shop_id = $1 AND gateway = $2 AND gateway_ref = $3
+		ORDER BY created_at, id LIMIT 1`, shopID, gateway, ref)
+}
+
 func (t *tx) InsertShipment(ctx context.Context, s *orders.Shipment) error {
 	if s.ID == "" {
 		s.ID = orders.NewID()

@@ -218,6 +218,14 @@ func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64,
 	return total, nil
 }
 
+// PaymentByRef finds a payment by the gateway's reference. Payments without one have
+// an empty ref, which never matches.
+func (t *tx) PaymentByRef(ctx context.Context, shopID, gateway, ref string) (*orders.Payment, error) {
+	return getOne(ctx, t.q, "payment by ref", scanPayment,
+		`SELECT `+paymentColumns+` FROM payments WHERE shop_id = ? AND gateway = ? AND gateway_ref = ? AND gateway_ref <> ''
+		ORDER BY created_at, id LIMIT 1`, shopID, gateway, ref)
+}
+
 func (t *tx) InsertShipment(ctx context.Context, s *orders.Shipment) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		s.ID, s.ShopID, s.OrderID, s.Carrier, s.TrackingNumber, micros(s.CreatedAt))

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"StaleAttempts", testStaleAttempts},
 		{"OrderAttempts", testOrderAttempts},
 		{"PaymentsAndRefunds", testPaymentsAndRefunds},
+		{"PaymentByRef", testPaymentByRef},
 		{"Shipments", testShipments},
 		{"Messages", testMessages},
 		{"Notices", testNotices},
@@ -808,6 +809,51 @@ func testOrderAttempts(t *testing.T, h Harness) {
 	got, err = h.Store.OrderAttempts(ctx, shopB, o.ID)
 	require.NoError(t, err)
 	require.Empty(t, got, "another shop's order")
+}
+
+// testPaymentByRef: a refund event names a payment by the gateway's ref for it.
+func testPaymentByRef(t *testing.T, h Harness) {
+	ctx := context.Background()
+	o := createOrder(t, h, newOrder(shopA, 0))
+	a := newAttempt(o, 1)
+	pay := func(n int, gateway, ref string) *orders.Payment {
+		return &orders.Payment{
+			ID: orders.NewID(), ShopID: shopA, OrderID: o.ID, AttemptID: a.ID, Gateway: gateway,
+			GatewayRef: ref, Status: orders.PaymentStatusSucceeded, Amount: o.Total,
+			Currency: o.Currency, CreatedAt: at(n),
+		}
+	}
+	older, newer := pay(2, "sandbox", "pi_1"), pay(3, "sandbox", "pi_1")
+	noRef, omise := pay(4, "sandbox", ""), pay(5, "omise", "chrg_1")
+	inTx(t, h, func(tx orders.Tx) error {
+		if err := tx.InsertAttempt(ctx, a); err != nil {
+			return err
+		}
+		for _, p := range []*orders.Payment{newer, noRef, omise, older} {
+			if err := tx.InsertPayment(ctx, p); err != nil {
+				return err
+			}
+		}
+		// In the transaction that wrote them.
+		got, err := tx.PaymentByRef(ctx, shopA, "omise", "chrg_1")
+		require.NoError(t, err)
+		require.Equal(t, *omise, *got, "the transaction sees its own writes")
+		return nil
+	})
+	inTx(t, h, func(tx orders.Tx) error {
+		got, err := tx.PaymentByRef(ctx, shopA, "sandbox", "pi_1")
+		require.NoError(t, err)
+		require.Equal(t, *older, *got, "the oldest of several")
+		_, err = tx.PaymentByRef(ctx, shopB, "sandbox", "pi_1")
+		requireNotFound(t, err, "another shop's payment")
+		_, err = tx.PaymentByRef(ctx, shopA, "omise", "pi_1")
+		requireNotFound(t, err, "another gateway's payment")
+		_, err = tx.PaymentByRef(ctx, shopA, "sandbox", "")
+		requireNotFound(t, err, "an empty ref names no payment")
+		_, err = tx.PaymentByRef(ctx, shopA, "sandbox", "pi_2")
+		requireNotFound(t, err)
+		return nil
+	})
 }
 
 func testPaymentsAndRefunds(t *testing.T, h Harness) {
