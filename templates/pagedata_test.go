@@ -59,6 +59,11 @@ func TestBakedPagesMatch(t *testing.T) {
 		Gateways: []string{"sandbox"}, SessionID: "cs_1", Amount: "5 ₫",
 		QRImage: "https://api.omise.co/charges/chrg_1/documents/docu_1/downloads/AB", Expires: "2026-11-25 14:10 (UTC+7)",
 		ExpiresISO: "2026-11-25T07:10:00Z", StatusURL: "/pay/tok_abc/status", Nonce: "bm9uY2U=",
+		ShopID: "shop-<a>", Email: "o'wner+1@example.com",
+		Orders: []OrderRow{
+			{Code: "1042", Customer: "<Lan>", Total: "300.000 ₫", Status: "paid", Created: "2026-11-25 07:10 UTC", CreatedISO: "2026-11-25T07:10:00Z"},
+			{Code: "1043", Status: "weird"},
+		},
 	}
 	variants := map[string]func(p *PageView){
 		"full":           func(p *PageView) {},
@@ -78,6 +83,8 @@ func TestBakedPagesMatch(t *testing.T) {
 			p.QRImage, p.Nonce, p.StatusURL, p.Expires = "javascript:alert(1)", "\"><script>x</script>", "\" onclick=x", "<b>soon</b>"
 		},
 		"qr, no expiry": func(p *PageView) { p.Expires, p.ExpiresISO = "", "" },
+		"signin failed": func(p *PageView) { p.SignInFailed, p.ShopName = true, "" },
+		"throttled":     func(p *PageView) { p.Throttled = true },
 	}
 	for _, loc := range append(Locales(), "xx") {
 		for _, name := range pageNames {

@@ -1,9 +1,10 @@
 // Package templates holds every text chatpay shows people: the chat messages sent to
 // customers, the notices sent to shop staff, and the HTML pages (pay, paid, gone, not
-// found, error, sandbox checkout) and the texts of the chat conversation (the staff's
-// commands and their replies), in English, Vietnamese, Thai and Persian. Everything
-// is embedded, so the binary needs no files at run time. It imports nothing of
-// chatpay's own: callers hand it views with money already formatted (see FormatMoney).
+// found, error, sandbox checkout, the dashboard's sign-in and orders) and the texts of
+// the chat conversation (the staff's commands and their replies), in English,
+// Vietnamese, Thai and Persian. Everything is embedded, so the binary needs no files at
+// run time. It imports nothing of chatpay's own: callers hand it views with money
+// already formatted (see FormatMoney).
 package templates
 
 import (
@@ -36,7 +37,7 @@ func Locales() []string { return slices.Clone(locales) }
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
 	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed"}
-	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr"}
+	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard"}
 	chatKinds    = []string{
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
@@ -130,6 +131,22 @@ type PageView struct {
 	StatusURL string
 	// Nonce is the Content-Security-Policy nonce of the QR page's inline script.
 	Nonce string
+	// ShopID is the shop the sign-in form signs in to (a hidden field when known, a
+	// text field otherwise); Email is the address it was filled with, or the
+	// signed-in user's on the dashboard.
+	ShopID, Email string
+	// SignInFailed and Throttled say why the sign-in page is shown again: a wrong
+	// email or password (one generic text), or too many failures.
+	SignInFailed, Throttled bool
+	// Orders are the dashboard's order rows.
+	Orders []OrderRow
+}
+
+// OrderRow is one order on the dashboard, with money and time already formatted.
+// Status is an order status, shown by its localised name; CreatedISO is the
+// <time datetime> value of Created.
+type OrderRow struct {
+	Code, Customer, Total, Status, Created, CreatedISO string
 }
 
 // locale is one parsed locale file.
@@ -477,6 +494,9 @@ type pageData struct {
 	Expires, ExpiresISO                        string
 	StatusURL                                  string
 	Nonce                                      string
+	ShopID, Email                              string
+	SignInFailed, Throttled                    bool
+	Orders                                     []OrderRow
 
 	T    map[string]string
 	Lang string
@@ -508,6 +528,11 @@ func newPageData(p *PageView) pageData {
 		ExpiresISO:    p.ExpiresISO,
 		StatusURL:     p.StatusURL,
 		Nonce:         p.Nonce,
+		ShopID:        p.ShopID,
+		Email:         p.Email,
+		SignInFailed:  p.SignInFailed,
+		Throttled:     p.Throttled,
+		Orders:        p.Orders,
 	}
 }
 
@@ -534,8 +559,8 @@ func (d pageData) StatusLabel(status string) string {
 }
 
 // Page renders the named page as a complete HTML document: pay, paid, gone,
-// not_found, error, sandbox_checkout or qr. Nothing is written when rendering fails, and
-// the page is written with one Write.
+// not_found, error, sandbox_checkout, qr, signin or dashboard. Nothing is written when
+// rendering fails, and the page is written with one Write.
 func (t *Templates) Page(w io.Writer, name string, p PageView) error {
 	bp := pagePool.Get().(*[]byte)
 	defer putPageBuffer(bp)

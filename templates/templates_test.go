@@ -531,8 +531,8 @@ func TestPage(t *testing.T) {
 	t.Run("unknown page writes nothing", func(t *testing.T) {
 		t.Parallel()
 		var b bytes.Buffer
-		err := tpl.Page(&b, "dashboard", pageView("en"))
-		require.ErrorContains(t, err, `unknown page "dashboard"`)
+		err := tpl.Page(&b, "no_such_page", pageView("en"))
+		require.ErrorContains(t, err, `unknown page "no_such_page"`)
 		require.Zero(t, b.Len())
 	})
 
@@ -555,8 +555,8 @@ func TestPage(t *testing.T) {
 
 	t.Run("AppendPage leaves dst alone on errors", func(t *testing.T) {
 		t.Parallel()
-		got, err := tpl.AppendPage([]byte("prefix"), "dashboard", pageView("en"))
-		require.ErrorContains(t, err, `unknown page "dashboard"`)
+		got, err := tpl.AppendPage([]byte("prefix"), "no_such_page", pageView("en"))
+		require.ErrorContains(t, err, `unknown page "no_such_page"`)
 		require.Equal(t, "prefix", string(got))
 	})
 
