@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/chatpay/chatpay/auth"
 	"github.com/chatpay/chatpay/gateway"
 	"github.com/chatpay/chatpay/gateway/sandbox"
 	"github.com/chatpay/chatpay/orders"
@@ -39,6 +40,11 @@ type Config struct {
 	Pages   *templates.Templates
 	// APIKeys maps each API key to the shop it authenticates.
 	APIKeys map[string]string
+	// Auth signs dashboard users in; nil registers no dashboard routes.
+	Auth *auth.Service
+	// SecureCookies says the server is reached over HTTPS: the session cookie is then
+	// Secure and named with the __Host- prefix.
+	SecureCookies bool
 	// Ready reports whether the process can serve traffic (the store is reachable);
 	// nil means always ready.
 	Ready func(ctx context.Context) error
@@ -62,6 +68,9 @@ type Server struct {
 	metrics  *httpMetrics
 	log      *slog.Logger
 	csrf     *http.CrossOriginProtection
+	auth     *auth.Service
+	// secureCookies: see Config.SecureCookies.
+	secureCookies bool
 }
 
 // apiKey is a configured API key, kept only as its SHA-256 so that lookups compare
@@ -90,6 +99,9 @@ func New(cfg Config) (*Server, error) {
 		gatherer: cfg.Gatherer,
 		log:      cfg.Logger,
 		csrf:     http.NewCrossOriginProtection(),
+		auth:     cfg.Auth,
+
+		secureCookies: cfg.SecureCookies,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -158,6 +170,12 @@ func (s *Server) Register(r *gin.Engine) {
 	if s.sandbox != nil {
 		root.GET("/sandbox/checkout/:session", s.sandboxCheckout)
 		root.POST("/sandbox/checkout/:session", s.sameOrigin, s.sandboxComplete)
+	}
+	if s.auth != nil {
+		root.GET(signInPath, s.signInPage)
+		root.POST(signInPath, s.sameOrigin, s.signIn)
+		root.POST(signOutPath, s.sameOrigin, s.requireUser, s.signOut)
+		root.GET(dashboardPath, s.requireUser, s.dashboard)
 	}
 
 	r.NoRoute(append(common, s.noRoute)...)

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatpay/chatpay/auth"
 	"github.com/chatpay/chatpay/bot"
 	dialogmemory "github.com/chatpay/chatpay/bot/dialog/memory"
 	dialogredis "github.com/chatpay/chatpay/bot/dialog/redis"
@@ -370,16 +371,28 @@ func (m *Main) Open(ctx context.Context) error {
 	engine := gin.New()
 	engine.Use(gin.Recovery())
 	engine.ContextWithFallback = true
+	// Dashboard users live in the same database as the orders; both stores keep them.
+	as, ok := m.Store.(auth.Store)
+	if !ok {
+		return fmt.Errorf("the store %T keeps no dashboard users", m.Store)
+	}
+	authSvc, err := auth.NewService(auth.Config{Store: as, Logger: m.Logger.With("component", "auth")})
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(web.Config{
-		Service:    m.Service,
-		Gateways:   m.Gateways,
-		Sandbox:    m.Sandbox,
-		Pages:      pages,
-		APIKeys:    m.APIKeys,
-		Ready:      m.ready,
-		Gatherer:   m.Registry,
-		Registerer: m.Registry,
-		Logger:     m.Logger.With("component", "http"),
+		Service:  m.Service,
+		Gateways: m.Gateways,
+		Sandbox:  m.Sandbox,
+		Pages:    pages,
+		APIKeys:  m.APIKeys,
+		Auth:     authSvc,
+		// The public URL is where browsers reach us, so it says whether over HTTPS.
+		SecureCookies: strings.HasPrefix(m.Config.HTTP.PublicURL, "https://"),
+		Ready:         m.ready,
+		Gatherer:      m.Registry,
+		Registerer:    m.Registry,
+		Logger:        m.Logger.With("component", "http"),
 	})
 	if err != nil {
 		return err
