@@ -66,6 +66,12 @@ func View(d orders.MessageData) templates.View {
 		v.Locale, v.ShopName = d.Shop.Locale, d.Shop.Name
 	}
 	v.LinkURL, v.Reason = d.LinkURL, d.Reason
+	if d.Dispute != nil {
+		v.Outcome = d.Dispute.Status
+		if d.Dispute.EvidenceDueAt != nil {
+			v.Due = d.Dispute.EvidenceDueAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+	}
 	if d.Shipment != nil {
 		v.Carrier, v.TrackingNumber = d.Shipment.Carrier, d.Shipment.TrackingNumber
 	}

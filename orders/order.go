@@ -335,6 +335,9 @@ type GatewayEvent struct {
 	Amount     int64  // for EventRefunded, the payment's cumulative refunded total
 	Currency   string
 	Reason     string // failure reason, for EventFailed
+	// Dispute is what the gateway says about a dispute, for the EventDispute* types;
+	// nil otherwise. It is not stored: the payload is.
+	Dispute    *DisputeDetails
 	Payload    []byte
 	Outcome    string
 	ReceivedAt time.Time

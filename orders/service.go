@@ -43,6 +43,8 @@ type MessageData struct {
 	Amount   int64 // the refund or payment amount the text is about
 	Shipment *Shipment
 	Reason   string
+	// Dispute is the dispute a dispute notice is about (its deadline and outcome).
+	Dispute *Dispute
 }
 
 // Config configures a Service.
@@ -1096,6 +1098,9 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 	case EventSucceeded, EventFailed, EventPending:
 	case EventRefunded:
 		outcome, o, err = s.applyRefunded(ctx, tx, shop, ev)
+		return outcome, o, false, err
+	case EventDisputeOpened, EventDisputeUpdated, EventDisputeClosed:
+		outcome, o, err = s.applyDispute(ctx, tx, shop, ev)
 		return outcome, o, false, err
 	default:
 		// Gateways send many event types; we record them all but act on these four.

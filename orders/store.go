@@ -58,6 +58,15 @@ type Store interface {
 	OrderRefunds(ctx context.Context, shopID, orderID string) ([]*Refund, error)
 	Payment(ctx context.Context, shopID, id string) (*Payment, error)
 
+	// Dispute returns one of the shop's disputes.
+	Dispute(ctx context.Context, shopID, id string) (*Dispute, error)
+	// ListDisputes returns the shop's disputes newest first (by ID), filtered by
+	// status (DisputeClosed: won or lost) and paged by BeforeID, at most Limit.
+	ListDisputes(ctx context.Context, shopID string, f DisputeFilter) ([]*Dispute, error)
+	// DisputesDue returns open disputes, across shops, whose evidence is due after
+	// dueAfter and no later than dueBefore, soonest first (the reminder job).
+	DisputesDue(ctx context.Context, dueAfter, dueBefore time.Time, limit int) ([]*Dispute, error)
+
 	// ChatUpdate returns a recorded chat update.
 	ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*ChatUpdate, error)
 	// ChatUpdateWaiting reports whether an update of u's chat with a smaller id is not
@@ -126,6 +135,16 @@ type Tx interface {
 	// ref. It does not lock: callers lock the payment's order.
 	PaymentByRef(ctx context.Context, shopID, gateway, ref string) (*Payment, error)
 	InsertShipment(ctx context.Context, s *Shipment) error
+
+	// OrderDisputes returns the order's disputes, oldest first. Callers hold the
+	// order's lock, which serialises every change to its disputes.
+	OrderDisputes(ctx context.Context, shopID, orderID string) ([]*Dispute, error)
+	// InsertDispute stores a new dispute; one with the same (shop, gateway, gateway
+	// dispute id) fails the transaction.
+	InsertDispute(ctx context.Context, d *Dispute) error
+	// UpdateDispute writes Status, Reason, Amount, Currency, EvidenceDueAt,
+	// RemindedDays, UpdatedAt and ClosedAt.
+	UpdateDispute(ctx context.Context, d *Dispute) error
 
 	InsertMessage(ctx context.Context, m *Message) error
 	// UpdateMessage writes Status, ExternalID, FailureReason and SentAt.

@@ -36,7 +36,7 @@ func Locales() []string { return slices.Clone(locales) }
 // Message kinds, notice kinds and page names. A locale file must define exactly these.
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
-	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed"}
+	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed", "dispute_opened", "dispute_closed", "dispute_deadline"}
 	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard"}
 	chatKinds    = []string{
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
@@ -66,6 +66,9 @@ type View struct {
 	Shipping, Total, Amount                   string
 	LinkURL                                   string
 	Carrier, TrackingNumber, Reason, Status   string
+	// Due is a dispute's evidence deadline, formatted ("" when none); Outcome is a
+	// closed dispute's result, won or lost.
+	Due, Outcome string
 }
 
 // ChatView is what a chat text may use: the replies of the conversation handler to

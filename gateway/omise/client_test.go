@@ -465,10 +465,13 @@ func TestGatewayRedirectFailedAndDisputes(t *testing.T) {
 	res = resolve()
 	require.Equal(t, omise.EventDisputeUpdated, res.Type)
 	require.Equal(t, omise.DisputePending, res.DisputeStatus)
+	require.Equal(t, orders.DisputePending, res.Dispute.Status)
 	require.NoError(t, e.srv.CloseDispute(d.ID, true))
 	res = resolve()
 	require.Equal(t, omise.EventDisputeClosed, res.Type)
 	require.Equal(t, omise.DisputeWon, res.DisputeStatus)
+	require.Equal(t, d.ID, res.Dispute.ID)
+	require.Equal(t, orders.DisputeWon, res.Dispute.Status)
 
 	// Capture and reverse events.
 	pre, err := e.c.CreateCharge(ctx, omise.ChargeParams{Amount: 800, Currency: "THB", Card: "tokn_test_ok", Capture: ptr(false)})

@@ -23,10 +23,15 @@ const (
 	EventReversed = "omise.reversed" // the authorisation was released
 	// EventRefunded: RefundID was created for RefundAmount. Amount is the charge's
 	// refunded total (RefundedTotal), as orders.EventRefunded wants.
-	EventRefunded       = orders.EventRefunded
-	EventDisputeOpened  = "omise.dispute_opened"  // DisputeID, DisputeStatus, DisputeAmount
-	EventDisputeUpdated = "omise.dispute_updated" // same fields
-	EventDisputeClosed  = "omise.dispute_closed"  // DisputeStatus is won or lost
+	EventRefunded = orders.EventRefunded
+	// EventDisputeOpened, Updated, Closed are the domain's orders.EventDispute* types:
+	// DisputeID, DisputeStatus and DisputeAmount are set, and GatewayEvent.Dispute
+	// carries them to the service. Omise's statuses are chatpay's own (open, pending,
+	// won, lost) and map one to one; a closed event's status is won or lost. Omise
+	// gives no evidence deadline, so EvidenceDueAt stays nil.
+	EventDisputeOpened  = orders.EventDisputeOpened
+	EventDisputeUpdated = orders.EventDisputeUpdated
+	EventDisputeClosed  = orders.EventDisputeClosed
 	// TypeUnresolved prefixes the Type ParseWebhook reports: a verified event whose object
 	// has not been re-fetched yet, so nothing may act on it (see ResolveEvent).
 	TypeUnresolved = "omise.unresolved:"
@@ -371,6 +376,7 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 		out.SessionID, out.PaymentRef = d.Charge, d.Charge
 		out.Amount, out.Currency = d.Amount, strings.ToUpper(d.Currency)
 		out.DisputeID, out.DisputeStatus, out.DisputeAmount = d.ID, d.Status, d.Amount
+		out.Dispute = &orders.DisputeDetails{ID: d.ID, Status: d.Status, Reason: d.ReasonCode}
 		switch {
 		case ev.Key == KeyDisputeClose || d.Status == DisputeWon || d.Status == DisputeLost:
 			out.Type = EventDisputeClosed

@@ -45,10 +45,12 @@ const maxReasonLen = 500
 // constants can later take over. Stripe's own type names always contain a dot, so these
 // never collide with an event type passed through as Stripe sent it.
 const (
-	// TypeDisputeCreated, Updated, Closed: a chargeback's life; see DisputeOf.
-	TypeDisputeCreated = "dispute_created"
-	TypeDisputeUpdated = "dispute_updated"
-	TypeDisputeClosed  = "dispute_closed"
+	// TypeDisputeCreated, Updated, Closed: a chargeback's life; the domain's
+	// orders.EventDispute* types, which the service applies. GatewayEvent.Dispute
+	// carries the details (status mapped by DisputeStatus); DisputeOf decodes the rest.
+	TypeDisputeCreated = orders.EventDisputeOpened
+	TypeDisputeUpdated = orders.EventDisputeUpdated
+	TypeDisputeClosed  = orders.EventDisputeClosed
 	// TypePaymentAttemptFailed: one try to pay inside a Checkout Session failed (a
 	// declined card). The session stays open and the customer can try again, so this
 	// is not orders.EventFailed; SessionID is empty because a PaymentIntent does not
@@ -224,6 +226,12 @@ func normalise(e *stripego.Event, body []byte) (*orders.GatewayEvent, error) {
 				stripeChargeDisputeClosed:       TypeDisputeClosed,
 			}[string(e.Type)]
 			ev.PaymentRef, ev.Amount, ev.Currency, ev.Reason = d.PaymentRef, d.Amount, d.Currency, d.Reason
+			det := &orders.DisputeDetails{ID: d.ID, Status: DisputeStatus(d.Status), Reason: d.Reason}
+			if !d.EvidenceDueBy.IsZero() {
+				due := d.EvidenceDueBy
+				det.EvidenceDueAt = &due
+			}
+			ev.Dispute = det
 		}
 	default:
 		// Other types are recorded and ignored by the service; pass them through as
@@ -383,6 +391,27 @@ type Dispute struct {
 	// ChargeRefundable reports whether refunding the charge can still settle the
 	// dispute (inquiries and warnings).
 	ChargeRefundable bool
+}
+
+// DisputeStatus maps Stripe's dispute status onto chatpay's four:
+//
+//   - warning_needs_response, needs_response → open (the shop can still answer);
+//   - warning_under_review, under_review → pending (evidence is with the bank);
+//   - won, and also prevented and warning_closed (an inquiry or early warning that
+//     ended without a chargeback: the shop keeps the money) → won;
+//   - lost → lost.
+//
+// An unknown status is taken as open: the dispute needs the shop's attention.
+func DisputeStatus(s string) string {
+	switch s {
+	case "warning_under_review", "under_review":
+		return orders.DisputePending
+	case "won", "prevented", "warning_closed":
+		return orders.DisputeWon
+	case "lost":
+		return orders.DisputeLost
+	}
+	return orders.DisputeOpen
 }
 
 // DisputeOf decodes the dispute details of a TypeDispute* event from its payload.

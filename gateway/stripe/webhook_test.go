@@ -271,14 +271,18 @@ func TestParseWebhookChargeRefunded(t *testing.T) {
 
 func TestParseWebhookDisputes(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ kind, status, want string }{
-		{"created", "needs_response", TypeDisputeCreated},
-		{"updated", "under_review", TypeDisputeUpdated},
-		{"funds_withdrawn", "needs_response", TypeDisputeUpdated},
-		{"closed", "lost", TypeDisputeClosed},
+	for _, tc := range []struct{ kind, status, want, mapped string }{
+		{"created", "needs_response", TypeDisputeCreated, orders.DisputeOpen},
+		{"updated", "under_review", TypeDisputeUpdated, orders.DisputePending},
+		{"funds_withdrawn", "needs_response", TypeDisputeUpdated, orders.DisputeOpen},
+		{"closed", "lost", TypeDisputeClosed, orders.DisputeLost},
+		{"closed", "warning_closed", TypeDisputeClosed, orders.DisputeWon},
 	} {
 		ev := parse(t, fmt.Appendf(nil, disputeEventTmpl, tc.kind, tc.status))
 		require.Equal(t, tc.want, ev.Type, tc.kind)
+		due := time.Unix(1780864000, 0).UTC()
+		require.Equal(t, &orders.DisputeDetails{ID: "dp_1Abc", Status: tc.mapped, Reason: "product_not_received",
+			EvidenceDueAt: &due}, ev.Dispute, tc.status)
 		require.Equal(t, "pi_3Abc", ev.PaymentRef)
 		require.Equal(t, int64(1999), ev.Amount)
 		require.Equal(t, "USD", ev.Currency)
@@ -289,6 +293,18 @@ func TestParseWebhookDisputes(t *testing.T) {
 			ID: "dp_1Abc", ChargeID: "ch_3Abc", PaymentRef: "pi_3Abc", Amount: 1999, Currency: "USD",
 			Status: tc.status, Reason: "product_not_received", EvidenceDueBy: time.Unix(1780864000, 0).UTC(),
 		}, d)
+	}
+}
+
+func TestDisputeStatus(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"warning_needs_response": orders.DisputeOpen, "needs_response": orders.DisputeOpen,
+		"warning_under_review": orders.DisputePending, "under_review": orders.DisputePending,
+		"won": orders.DisputeWon, "prevented": orders.DisputeWon, "warning_closed": orders.DisputeWon,
+		"lost": orders.DisputeLost, "something_new": orders.DisputeOpen,
+	} {
+		require.Equal(t, want, DisputeStatus(in), in)
 	}
 }
 

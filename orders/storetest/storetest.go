@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"OrderAttempts", testOrderAttempts},
 		{"PaymentsAndRefunds", testPaymentsAndRefunds},
 		{"PaymentByRef", testPaymentByRef},
+		{"Disputes", testDisputes},
 		{"Shipments", testShipments},
 		{"Messages", testMessages},
 		{"Notices", testNotices},
