@@ -123,6 +123,7 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &chatUpdateWorker{j: j})
 	river.AddWorker(workers, &refreshCardWorker{j: j})
 	river.AddWorker(workers, &expireSessionsWorker{j: j})
+	river.AddWorker(workers, &disputeReminderWorker{j: j})
 	return &river.Config{
 		Workers: workers,
 		// Most jobs wait on the network (chat platforms, gateways), so a worker is
@@ -141,6 +142,7 @@ func (j *Jobs) RiverConfig() *river.Config {
 			river.NewPeriodicJob(river.PeriodicInterval(j.cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return orders.ReconcileAttempts{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile_attempts"}),
+			disputeReminderJob(),
 		},
 	}
 }

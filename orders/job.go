@@ -76,3 +76,9 @@ func (RefreshCard) Kind() string { return "refresh_card" }
 // Priority puts card edits after messages: under Telegram's per-bot limit, a customer
 // waiting for "paid successfully" matters more than the card's look.
 func (RefreshCard) Priority() int { return 4 }
+
+// RemindDisputes sends the evidence-deadline reminders of open disputes that are due
+// (periodic; see Service.RemindDisputes).
+type RemindDisputes struct{}
+
+func (RemindDisputes) Kind() string { return "remind_disputes" }
