@@ -57,6 +57,10 @@ type HTTP struct {
 	// webhook URLs), without a trailing slash.
 	PublicURL       string   `yaml:"public_url"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies are the addresses or CIDRs of the reverse proxies in front of
+	// chatpay, whose X-Forwarded-For names the client (sign-in throttling, logs).
+	// Empty trusts none: the peer address is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Log configures logging.

@@ -369,6 +369,11 @@ func (m *Main) Open(ctx context.Context) error {
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
+	// Gin trusts every proxy unless told otherwise, which would let any client set
+	// its own address with X-Forwarded-For and slip past per-IP sign-in limits.
+	if err := engine.SetTrustedProxies(cfg.HTTP.TrustedProxies); err != nil {
+		return fmt.Errorf("config: http.trusted_proxies: %w", err)
+	}
 	engine.Use(gin.Recovery())
 	engine.ContextWithFallback = true
 	// Dashboard users live in the same database as the orders; both stores keep them.

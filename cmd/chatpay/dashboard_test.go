@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -118,4 +119,26 @@ func TestDashboardEndToEnd(t *testing.T) {
 	res, _ = signIn(password)
 	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
+}
+
+// TestSignInThrottleIgnoresForwardedFor: with no trusted proxies configured, a client
+// cannot pose as many addresses with X-Forwarded-For: failed sign-ins for different
+// emails from one peer still hit the per-address limit.
+func TestSignInThrottleIgnoresForwardedFor(t *testing.T) {
+	t.Parallel()
+	a := setup(t, "sqlite")
+	status := 0
+	for i := range 6 {
+		form := url.Values{"shop": {"shop-a"}, "email": {fmt.Sprintf("nobody%d@example.com", i)}, "password": {"not the password at all"}}
+		req, err := http.NewRequest(http.MethodPost, a.url+"/dashboard/signin", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1))
+		res, err := a.client.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		status = res.StatusCode
+	}
+	require.Equal(t, http.StatusTooManyRequests, status, "the sixth failure from one address is throttled")
 }
