@@ -163,6 +163,8 @@ func (s *Server) Register(r *gin.Engine) {
 	api.GET("/orders/:id/refunds", s.listRefunds)
 	api.GET("/orders/:id/messages", s.listMessages)
 	api.GET("/notices", s.listNotices)
+	api.GET("/disputes", s.listDisputes)
+	api.GET("/disputes/:id", s.getDispute)
 
 	root.GET("/pay/:token", s.payPage)
 	root.POST("/pay/:token", s.sameOrigin, s.pay)
