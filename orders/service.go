@@ -846,11 +846,13 @@ func (s *Service) applyRefunded(ctx context.Context, tx Tx, shop *Shop, ev *Gate
 		PaymentID: p.ID,
 		Amount:    total - known,
 		Currency:  p.Currency,
-		// Already done at the gateway: no ProcessRefund job, so no idempotency key.
-		Status:    RefundSucceeded,
-		Reason:    RefundReasonGateway,
-		CreatedAt: now,
-		UpdatedAt: now,
+		// Already done at the gateway: no ProcessRefund job ever sends this key; it
+		// only has to be unique like every refund's (Postgres enforces it).
+		IdempotencyKey: "gateway-refund-" + NewID(),
+		Status:         RefundSucceeded,
+		Reason:         RefundReasonGateway,
+		CreatedAt:      now,
+		UpdatedAt:      now,
 	}
 	if err := tx.InsertRefund(ctx, r); err != nil {
 		return "", nil, err

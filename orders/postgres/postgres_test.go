@@ -527,3 +527,24 @@ func TestOrderAndLatestAttemptByTokenHash(t *testing.T) {
 	_, _, err = b.store.OrderAndLatestAttemptByTokenHash(b.ctx, orders.HashLinkToken(orders.NewLinkToken()))
 	require.ErrorIs(t, err, orders.ErrNotFound)
 }
+
+// Two refunds made at the gateway are two refund rows; Postgres keeps refund
+// idempotency keys unique, so each needs its own even though none is ever sent.
+func TestRefundsAtGatewayOnPostgres(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := b.createOrder(t, "shop1")
+	b.pay(t, o, "evt_paid")
+	for i, total := range []int64{100000, 330000} {
+		res, err := b.svc.ApplyEvent(b.ctx, &orders.GatewayEvent{
+			ShopID: "shop1", Gateway: "sandbox", EventID: fmt.Sprintf("evt_refund_%d", i), Type: orders.EventRefunded,
+			PaymentRef: "pay-evt_paid", Amount: total, Currency: "VND", Payload: []byte(`{}`),
+		})
+		require.NoError(t, err)
+		require.Equal(t, orders.OutcomeApplied, res.Outcome)
+	}
+	got, err := b.svc.Order(b.ctx, "shop1", o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.PaymentRefunded, got.PaymentStatus)
+	require.Equal(t, int64(330000), got.Payments[0].RefundedAmount)
+}
