@@ -24,6 +24,8 @@ func TestPageDataCopiesEveryField(t *testing.T) {
 			f.SetBool(true)
 		case reflect.Slice:
 			f.Set(reflect.MakeSlice(f.Type(), i+1, i+1))
+		case reflect.Pointer:
+			f.Set(reflect.New(f.Type().Elem()))
 		default:
 			t.Fatalf("PageView.%s: teach this test the kind %s", pv.Type().Field(i).Name, f.Kind())
 		}
@@ -85,6 +87,12 @@ func TestBakedPagesMatch(t *testing.T) {
 		"qr, no expiry": func(p *PageView) { p.Expires, p.ExpiresISO = "", "" },
 		"signin failed": func(p *PageView) { p.SignInFailed, p.ShopName = true, "" },
 		"throttled":     func(p *PageView) { p.Throttled = true },
+		"order page":    func(p *PageView) { p.Order = testOrderDetail() },
+		"order page, blocked": func(p *PageView) {
+			o := testOrderDetail()
+			o.ShipBlocked, o.CanShip, o.Refundable, o.FlashBad, o.Flash = true, false, "", true, "not_paid"
+			p.Order = o
+		},
 	}
 	for _, loc := range append(Locales(), "xx") {
 		for _, name := range pageNames {
@@ -110,4 +118,24 @@ func TestBakeStrings(t *testing.T) {
 	require.Equal(t, "{{.T.missing}} {{.T.delim}} {{or .Message .T.a}} {{- .T.a}}",
 		bakeStrings("{{.T.missing}} {{.T.delim}} {{or .Message .T.a}} {{- .T.a}}", strs),
 		"missing keys, strings with delimiters and other actions stay actions")
+}
+
+// testOrderDetail is an order page's detail that takes every branch of the page, with
+// hostile text where a person or a gateway chose it.
+func testOrderDetail() *OrderDetail {
+	return &OrderDetail{
+		Path: "/dashboard/orders/o_<1>", Customer: "<Lan>", PaymentStatus: "partially_refunded",
+		LinkURL: "https://pay.example/pay/tok\"<x>", Currency: "VND",
+		Attempts:  []AttemptRow{{Gateway: "sandbox", Amount: "5 ₫", Status: "failed", FailureReason: "<declined>", Time: "t", TimeISO: "t"}},
+		Payments:  []PaymentRow{{Gateway: "sandbox", Ref: "<ref>", Amount: "5 ₫", Refunded: "1 ₫", Duplicate: true}},
+		Refunds:   []RefundRow{{Amount: "1 ₫", Status: "pending", Reason: "requested", FailureReason: "x"}},
+		Shipments: []ShipmentRow{{Carrier: "<VNPost>", Tracking: "T'1"}},
+		Timeline: []TimelineEntry{
+			{Event: "message_out", Text: "Hi <b>\nthere</b>", Status: "failed", Reason: "blocked <by> user"},
+			{Event: "weird", Status: "weird"},
+		},
+		Refundable: "4 ₫", RefundableInput: "4",
+		CanResend: true, CanCancel: true, CanShip: true, CanRefund: true,
+		Flash: "refunded",
+	}
 }

@@ -37,7 +37,7 @@ func Locales() []string { return slices.Clone(locales) }
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
 	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed", "dispute_opened", "dispute_closed", "dispute_deadline"}
-	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard"}
+	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard", "dashboard_order"}
 	chatKinds    = []string{
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
@@ -143,13 +143,16 @@ type PageView struct {
 	SignInFailed, Throttled bool
 	// Orders are the dashboard's order rows.
 	Orders []OrderRow
+	// Order is the dashboard's order page: payments, refunds, shipments, timeline
+	// and which actions it offers.
+	Order *OrderDetail
 }
 
 // OrderRow is one order on the dashboard, with money and time already formatted.
 // Status is an order status, shown by its localised name; CreatedISO is the
-// <time datetime> value of Created.
+// <time datetime> value of Created; URL is the order's dashboard page.
 type OrderRow struct {
-	Code, Customer, Total, Status, Created, CreatedISO string
+	Code, Customer, Total, Status, Created, CreatedISO, URL string
 }
 
 // locale is one parsed locale file.
@@ -500,6 +503,7 @@ type pageData struct {
 	ShopID, Email                              string
 	SignInFailed, Throttled                    bool
 	Orders                                     []OrderRow
+	Order                                      *OrderDetail
 
 	T    map[string]string
 	Lang string
@@ -536,6 +540,7 @@ func newPageData(p *PageView) pageData {
 		SignInFailed:  p.SignInFailed,
 		Throttled:     p.Throttled,
 		Orders:        p.Orders,
+		Order:         p.Order,
 	}
 }
 

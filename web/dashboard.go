@@ -207,6 +207,7 @@ func (s *Server) dashboard(c *gin.Context) {
 			Code: o.Code, Customer: o.Customer.Name, Status: o.Status,
 			Total:   money(shop, o.Currency, o.Total),
 			Created: created.Format("2006-01-02 15:04 UTC"), CreatedISO: created.Format(time.RFC3339),
+			URL: orderPath(o.ID),
 		})
 	}
 	s.renderPage(c, http.StatusOK, "dashboard", p)

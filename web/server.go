@@ -178,6 +178,11 @@ func (s *Server) Register(r *gin.Engine) {
 		root.POST(signInPath, s.sameOrigin, s.signIn)
 		root.POST(signOutPath, s.sameOrigin, s.requireUser, s.signOut)
 		root.GET(dashboardPath, s.requireUser, s.dashboard)
+		root.GET(dashboardPath+"/orders/:id", s.requireUser, s.dashboardOrder)
+		root.POST(dashboardPath+"/orders/:id/resend", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionCreateOrder, "resent", s.resendOrderLink))
+		root.POST(dashboardPath+"/orders/:id/cancel", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionCancelOrder, "cancelled", s.cancelDashboardOrder))
+		root.POST(dashboardPath+"/orders/:id/ship", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionShip, "shipped", s.shipDashboardOrder))
+		root.POST(dashboardPath+"/orders/:id/refund", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionRefund, "refunded", s.refundDashboardOrder))
 	}
 
 	r.NoRoute(append(common, s.noRoute)...)
