@@ -57,6 +57,13 @@ type Store interface {
 	Refund(ctx context.Context, shopID, id string) (*Refund, error)
 	OrderRefunds(ctx context.Context, shopID, orderID string) ([]*Refund, error)
 	Payment(ctx context.Context, shopID, id string) (*Payment, error)
+	// ReportPayments returns the shop's payments created in [from, to), oldest first
+	// (by created_at, then id), each with its order's code, customer name, payment
+	// status, creation time and metadata; at most limit.
+	ReportPayments(ctx context.Context, shopID string, from, to time.Time, limit int) ([]*ReportPayment, error)
+	// AttemptCounts counts the shop's attempts created in [from, to) by status and
+	// failure reason, sorted by both.
+	AttemptCounts(ctx context.Context, shopID string, from, to time.Time) ([]AttemptCount, error)
 
 	// Dispute returns one of the shop's disputes.
 	Dispute(ctx context.Context, shopID, id string) (*Dispute, error)

@@ -94,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ChatUpdateOrder", testChatUpdateOrder},
 		{"ChatUpdateToHandle", testChatUpdateToHandle},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
+		{"ReportPayments", testReportPayments},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
