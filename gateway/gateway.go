@@ -165,3 +165,44 @@ func (r *Registry) Names(shopID string) []string {
 
 // String describes the registry for logs.
 func (r *Registry) String() string { return fmt.Sprintf("gateway.Registry(%d shops)", len(r.byShop)) }
+
+// Capabilities are what a gateway can do with a payment, so that chatpay offers only
+// that: the API refuses a refund the gateway would refuse anyway, before anything is
+// queued, and GET /api/v1/gateways tells API clients what to offer.
+type Capabilities struct {
+	// PartialRefund: a refund may return less than the whole payment.
+	PartialRefund bool `json:"partial_refund"`
+	// MaxRefundsPerPayment is how many refunds one payment may have; 0 is no limit.
+	MaxRefundsPerPayment int `json:"max_refunds_per_payment"`
+	// RefundWindow is how long after the payment a refund is possible; 0 is no limit.
+	RefundWindow time.Duration `json:"-"`
+	// Capture and PartialCapture: payments are only authorised and captured later,
+	// in full or in part (Stripe with manual capture; chatpay itself does not capture
+	// yet, the shop does at the gateway).
+	Capture        bool `json:"capture"`
+	PartialCapture bool `json:"partial_capture"`
+	// Disputes: chatpay learns of chargebacks from the gateway's webhooks.
+	Disputes bool `json:"disputes"`
+	// QR: customers pay by scanning a code on chatpay's pay page (a QRCoder).
+	QR bool `json:"qr"`
+	// Methods are the payment methods customers are offered, in the gateway's words.
+	Methods []string `json:"methods"`
+}
+
+// Capable is a Gateway that declares its capabilities. Every built-in gateway is.
+type Capable interface {
+	Capabilities() Capabilities
+}
+
+// Capabilities returns what the shop's gateway with this name can do. A gateway that
+// does not declare its capabilities gets the zero value: it promises nothing.
+func (r *Registry) Capabilities(shopID, name string) (Capabilities, error) {
+	g, err := r.Get(shopID, name)
+	if err != nil {
+		return Capabilities{}, err
+	}
+	if c, ok := g.(Capable); ok {
+		return c.Capabilities(), nil
+	}
+	return Capabilities{}, nil
+}

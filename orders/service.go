@@ -63,7 +63,28 @@ type Config struct {
 	// ChatOfUpdate, when set, names the chat an update belongs to, so that one
 	// chat's updates are processed in order (cmd wires the platform's parser).
 	ChatOfUpdate func(source string, raw []byte) string
+	// RefundRules, when set, returns the refund rules of a shop's gateway, which
+	// CreateRefund enforces before it queues anything (cmd wires the gateway
+	// registry's capabilities; this package knows no gateways). Nil enforces none.
+	RefundRules func(shopID, gateway string) RefundRules
 }
+
+// RefundRules are what a payment's gateway allows for refunds.
+type RefundRules struct {
+	// PartialRefund: a refund may return less than the whole payment.
+	PartialRefund bool
+	// MaxRefunds is how many refunds one payment may have; 0 is no limit.
+	MaxRefunds int
+	// Window is how long after the payment a refund is possible; 0 is no limit.
+	Window time.Duration
+}
+
+// Rules a refused refund names in its message, for the caller and for support.
+const (
+	RuleNoPartialRefund = "partial_refund_unsupported"
+	RuleMaxRefunds      = "max_refunds_per_payment"
+	RuleRefundWindow    = "refund_window_passed"
+)
 
 // Service applies chatpay's business rules. Every change is one store transaction
 // that also enqueues the jobs following from it.
@@ -76,6 +97,7 @@ type Service struct {
 	now       func() time.Time
 	scrub     func([]byte) []byte
 	chatOf    func(string, []byte) string
+	rules     func(string, string) RefundRules
 }
 
 // NewService returns a Service.
@@ -89,6 +111,7 @@ func NewService(cfg Config) (*Service, error) {
 		renderer:  cfg.Renderer,
 		scrub:     cfg.ScrubChatUpdate,
 		chatOf:    cfg.ChatOfUpdate,
+		rules:     cfg.RefundRules,
 		shops:     make(map[string]*Shop, len(cfg.Shops)),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		sealer:    sealer,
@@ -673,6 +696,9 @@ func (s *Service) createRefund(ctx context.Context, shopID, id string, amount *i
 		if want > refundable {
 			return Invalidf("amount", "%d exceeds the refundable amount of %d", want, refundable)
 		}
+		if err := s.checkRefundRules(ctx, tx, o, pay, want); err != nil {
+			return err
+		}
 		var err error
 		r, err = s.insertRefund(ctx, tx, o, pay, want, RefundReasonRequested, refundID)
 		return err
@@ -681,6 +707,42 @@ func (s *Service) createRefund(ctx context.Context, shopID, id string, amount *i
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkRefundRules refuses a refund of amount on payment p that p's gateway does not
+// allow, so that the refund fails now, with a reason, instead of in a job later.
+func (s *Service) checkRefundRules(ctx context.Context, tx Tx, o *Order, p *Payment, amount int64) error {
+	if s.rules == nil {
+		return nil
+	}
+	rules := s.rules(o.ShopID, p.Gateway)
+	if !rules.PartialRefund && amount != p.Amount {
+		return Errorf(ECONFLICT, "Order %s: %s cannot refund part of a payment (%s); refund all %d of it or nothing.",
+			o.Code, p.Gateway, RuleNoPartialRefund, p.Amount)
+	}
+	if rules.MaxRefunds > 0 {
+		n, err := tx.RefundsCount(ctx, o.ShopID, p.ID)
+		if err != nil {
+			return err
+		}
+		if n >= rules.MaxRefunds {
+			return Errorf(ECONFLICT, "Order %s: the payment already has %d refunds and %s allows at most %d (%s).",
+				o.Code, n, p.Gateway, rules.MaxRefunds, RuleMaxRefunds)
+		}
+	}
+	if rules.Window > 0 && s.Now().Sub(p.CreatedAt) > rules.Window {
+		return Errorf(ECONFLICT, "Order %s: the payment was made on %s and %s refunds only within %s of a payment (%s).",
+			o.Code, p.CreatedAt.UTC().Format(time.DateOnly), p.Gateway, windowText(rules.Window), RuleRefundWindow)
+	}
+	return nil
+}
+
+// windowText says a refund window in days when it is whole days (365 days, not 8760h).
+func windowText(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func (s *Service) insertRefund(ctx context.Context, tx Tx, o *Order, p *Payment, amount int64, reason string, id string) (*Refund, error) {

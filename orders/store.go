@@ -136,6 +136,9 @@ type Tx interface {
 	UpdateRefund(ctx context.Context, r *Refund) error
 	// RefundsTotal returns the sum of pending and succeeded refunds of a payment.
 	RefundsTotal(ctx context.Context, shopID, paymentID string) (int64, error)
+	// RefundsCount returns how many pending and succeeded refunds a payment has (the
+	// gateways that limit refunds per payment count those).
+	RefundsCount(ctx context.Context, shopID, paymentID string) (int, error)
 	// PaymentByRef returns the shop's payment that the gateway knows as ref (the
 	// GatewayRef recorded with it: a Stripe PaymentIntent, an Omise charge), the
 	// oldest when there are several; ErrNotFound when none, and always for an empty

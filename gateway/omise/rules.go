@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/chatpay/chatpay/gateway"
 )
 
 // Limits of Omise's refund and document rules (see the package doc for sources).
@@ -93,5 +95,20 @@ func CheckDocument(filename string, content []byte) error {
 		return nil
 	default:
 		return &RuleError{RuleDocumentType, fmt.Sprintf("Document %q is %s; Omise accepts PNG, JPG or PDF.", filename, t)}
+	}
+}
+
+// Capabilities implements gateway.Capable with Omise's refund rules (CheckRefund): a
+// charge may be refunded in part, at most MaxRefundsPerCharge times, within
+// RefundWindow of its capture. chatpay's charges are captured at once; disputes arrive
+// by webhook; a PromptPay source is paid with a QR code on chatpay's pay page.
+func (g *Gateway) Capabilities() gateway.Capabilities {
+	return gateway.Capabilities{
+		PartialRefund:        true,
+		MaxRefundsPerPayment: MaxRefundsPerCharge,
+		RefundWindow:         RefundWindow,
+		Disputes:             true,
+		QR:                   g.cfg.SourceType == SourcePromptPay,
+		Methods:              []string{g.cfg.SourceType},
 	}
 }

@@ -583,3 +583,9 @@ func jsonMarshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
+
+// Capabilities implements gateway.Capable: the sandbox refunds any part of a payment,
+// as often as there is money left, at any time; it knows no disputes and no QR codes.
+func (g *shopGateway) Capabilities() gateway.Capabilities {
+	return gateway.Capabilities{PartialRefund: true, Methods: []string{"card"}}
+}

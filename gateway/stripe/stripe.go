@@ -387,3 +387,20 @@ func apiError(op string, err error) error {
 	}
 	return fmt.Errorf("stripe: %s: %w", op, err)
 }
+
+// Capabilities implements gateway.Capable. Stripe refunds part of a payment as often as
+// money is left, without a limit on the number of refunds or a window chatpay could
+// check locally (https://docs.stripe.com/refunds); chatpay applies its disputes from
+// webhooks. With ManualCapture a Checkout payment is only authorised, and Stripe can
+// capture it in full or in part (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method).
+// Checkout offers the payment methods enabled in the Stripe dashboard; chatpay asks for
+// none in particular, so only cards are certain.
+func (g *Gateway) Capabilities() gateway.Capabilities {
+	return gateway.Capabilities{
+		PartialRefund:  true,
+		Capture:        g.manual,
+		PartialCapture: g.manual,
+		Disputes:       true,
+		Methods:        []string{"card"},
+	}
+}

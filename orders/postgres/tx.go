@@ -318,6 +318,13 @@ func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64,
 		WHERE shop_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`, shopID, paymentID)
 }
 
+// RefundsCount counts the payment's pending and succeeded refunds.
+func (t *tx) RefundsCount(ctx context.Context, shopID, paymentID string) (int, error) {
+	n, err := scalar[int64](ctx, t, `SELECT count(*) FROM refunds
+		WHERE shop_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`, shopID, paymentID)
+	return int(n), err
+}
+
 // PaymentByRef finds a payment by the gateway's reference. Payments without one have
 // an empty ref, which never matches.
 func (t *tx) PaymentByRef(ctx context.Context, shopID, gateway, ref string) (*orders.Payment, error) {

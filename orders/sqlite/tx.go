@@ -218,6 +218,19 @@ func (t *tx) RefundsTotal(ctx context.Context, shopID, paymentID string) (int64,
 	return total, nil
 }
 
+// RefundsCount counts the payment's pending and succeeded refunds: those the gateway
+// has made or is about to.
+func (t *tx) RefundsCount(ctx context.Context, shopID, paymentID string) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM refunds
+		WHERE shop_id = ? AND payment_id = ? AND status IN (?, ?)`,
+		shopID, paymentID, orders.RefundPending, orders.RefundSucceeded).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: refunds count: %w", err)
+	}
+	return n, nil
+}
+
 // PaymentByRef finds a payment by the gateway's reference. Payments without one have
 // an empty ref, which never matches.
 func (t *tx) PaymentByRef(ctx context.Context, shopID, gateway, ref string) (*orders.Payment, error) {
