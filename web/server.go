@@ -165,6 +165,8 @@ func (s *Server) Register(r *gin.Engine) {
 	api.GET("/notices", s.listNotices)
 	api.GET("/disputes", s.listDisputes)
 	api.GET("/disputes/:id", s.getDispute)
+	api.GET("/reports/payments", s.paymentsReport)
+	api.GET("/reports/payments.csv", s.paymentsReportCSV)
 
 	root.GET("/pay/:token", s.payPage)
 	root.POST("/pay/:token", s.sameOrigin, s.pay)
