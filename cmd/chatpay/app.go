@@ -270,6 +270,19 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 			return ""
 		},
+		// Refunds follow the payment's gateway's capabilities. The registry is built
+		// below, before anything can create a refund; a gateway the shop no longer has
+		// is not refused here: the refund job reports it.
+		RefundRules: func(shopID, name string) orders.RefundRules {
+			if m.Gateways == nil {
+				return orders.RefundRules{PartialRefund: true}
+			}
+			c, err := m.Gateways.Capabilities(shopID, name)
+			if err != nil {
+				return orders.RefundRules{PartialRefund: true}
+			}
+			return orders.RefundRules{PartialRefund: c.PartialRefund, MaxRefunds: c.MaxRefundsPerPayment, Window: c.RefundWindow}
+		},
 	})
 	if err != nil {
 		return err
