@@ -52,6 +52,31 @@ type SessionExpirer interface {
 	ExpireSession(ctx context.Context, sessionID string) error
 }
 
+// Capturer is a Gateway whose payments can be only authorised at checkout and captured
+// later (Stripe with manual capture, Omise's pre-authorised charges). Capture takes
+// Amount of the authorised money; the gateway releases the rest. The idempotency key
+// makes a retried capture job return the first capture instead of failing or
+// capturing twice. It returns an error coded orders.EINVALID, orders.ENOTFOUND or
+// orders.ECONFLICT when asking again cannot help; any other error is worth a retry.
+type Capturer interface {
+	Capture(ctx context.Context, req CaptureRequest) (*CaptureResult, error)
+}
+
+// CaptureRequest asks a gateway to capture an authorised payment.
+type CaptureRequest struct {
+	PaymentRef     string
+	Amount         int64
+	Currency       string
+	IdempotencyKey string
+}
+
+// CaptureResult is a gateway's answer to a capture: the amount it captured, in minor
+// units of chatpay's currency.
+type CaptureResult struct {
+	ID     string
+	Amount int64
+}
+
 // QRCoder is a Gateway whose sessions can be paid by scanning a QR code shown on
 // chatpay's own pay page (Opn Payments' PromptPay) instead of on a checkout page at the
 // gateway. The pay page shows the code and follows the payment itself.
@@ -177,8 +202,8 @@ type Capabilities struct {
 	// RefundWindow is how long after the payment a refund is possible; 0 is no limit.
 	RefundWindow time.Duration `json:"-"`
 	// Capture and PartialCapture: payments are only authorised and captured later,
-	// in full or in part (Stripe with manual capture; chatpay itself does not capture
-	// yet, the shop does at the gateway).
+	// in full or in part (Stripe with manual capture); chatpay captures through a
+	// Capturer.
 	Capture        bool `json:"capture"`
 	PartialCapture bool `json:"partial_capture"`
 	// Disputes: chatpay learns of chargebacks from the gateway's webhooks.

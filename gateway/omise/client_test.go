@@ -525,3 +525,48 @@ func TestNewValidates(t *testing.T) {
 	_, err = omise.New(omise.Config{Client: c, WebhookSecrets: []string{"!!"}})
 	require.Error(t, err)
 }
+
+func TestGatewayCapture(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, omise.ClientOptions{})
+	ctx := context.Background()
+	var _ gateway.Capturer = e.gw
+
+	// A partial capture of a pre-authorised charge; a retry reports the same capture.
+	ch, err := e.c.CreateCharge(ctx, omise.ChargeParams{Amount: 10000, Currency: "THB", Card: "tokn_test_ok", Capture: ptr(false), AuthorizationType: "pre_auth"})
+	require.NoError(t, err)
+	req := gateway.CaptureRequest{PaymentRef: ch.ID, Amount: 6000, Currency: "THB", IdempotencyKey: "cap_1"}
+	res, err := e.gw.Capture(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, gateway.CaptureResult{ID: ch.ID, Amount: 6000}, *res)
+	got, _ := e.srv.Charge(ch.ID)
+	require.EqualValues(t, 6000, got.CapturedAmount)
+	res, err = e.gw.Capture(ctx, req)
+	require.NoError(t, err, "a retried capture job succeeds")
+	require.EqualValues(t, 6000, res.Amount)
+	var oe *orders.Error
+	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: ch.ID, Amount: 4000, IdempotencyKey: "cap_2"})
+	require.ErrorAs(t, err, &oe, "only one capture per charge")
+	require.Equal(t, orders.ECONFLICT, oe.Code)
+
+	// A full capture of a charge that is not pre_auth.
+	ch2, err := e.c.CreateCharge(ctx, omise.ChargeParams{Amount: 5000, Currency: "THB", Card: "tokn_test_ok", Capture: ptr(false)})
+	require.NoError(t, err)
+	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: ch2.ID, Amount: 100, IdempotencyKey: "cap_3"})
+	require.ErrorAs(t, err, &oe, "a partial capture needs pre_auth")
+	require.Equal(t, orders.ECONFLICT, oe.Code)
+	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: ch2.ID, Amount: 5001, IdempotencyKey: "cap_3"})
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, orders.ECONFLICT, oe.Code)
+	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: ch2.ID, Amount: 5000, Currency: "USD", IdempotencyKey: "cap_3"})
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, orders.EINVALID, oe.Code)
+	res, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: ch2.ID, Amount: 5000, IdempotencyKey: "cap_3"})
+	require.NoError(t, err)
+	require.EqualValues(t, 5000, res.Amount)
+
+	// A charge that was captured at once cannot be captured again.
+	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: paidCharge(t, e, 3000).ID, Amount: 1000, IdempotencyKey: "cap_4"})
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, orders.ECONFLICT, oe.Code)
+}

@@ -325,3 +325,32 @@ func TestNotFoundIsOrdersNotFound(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 	require.Equal(t, orders.ENOTFOUND, oe.Code)
 }
+
+func TestCaptureAgainstStripeMock(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t)
+	g := mockGateway(t, rec, Config{ManualCapture: true})
+	ctx := testContext(t)
+	res, err := g.Capture(ctx, gateway.CaptureRequest{PaymentRef: "pi_123", Amount: 700, Currency: "IDR", IdempotencyKey: "cap_1"})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(res.ID, "pi_"), res.ID)
+	require.Positive(t, res.Amount)
+	r := rec.requests()[0]
+	require.Equal(t, "POST /v1/payment_intents/pi_123/capture", r.Method+" "+r.Path)
+	require.Equal(t, http.StatusOK, r.Status, "stripe-mock rejected the request: %v", r.Form)
+	require.Equal(t, "70000", r.Form.Get("amount_to_capture"), "IDR is two-decimal at Stripe")
+	require.Equal(t, "chatpay-capture-cap_1", r.IdempotencyKey)
+
+	for _, bad := range []gateway.CaptureRequest{
+		{PaymentRef: "pi_1", Amount: 0, Currency: "USD", IdempotencyKey: "k"},
+		{PaymentRef: "pi_1", Amount: 1, Currency: "USD"},
+		{Amount: 1, Currency: "USD", IdempotencyKey: "k"},
+		{PaymentRef: "pi_1", Amount: 1, Currency: "IRR", IdempotencyKey: "k"},
+	} {
+		_, err := g.Capture(ctx, bad)
+		var oe *orders.Error
+		require.ErrorAs(t, err, &oe, "%+v", bad)
+		require.Equal(t, orders.EINVALID, oe.Code)
+	}
+	require.Len(t, rec.requests(), 1, "invalid captures never reach Stripe")
+}

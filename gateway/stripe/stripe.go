@@ -59,8 +59,8 @@ type Config struct {
 	// SessionTTL is how long a Checkout Session stays payable: 30 min to 24 h, 0 for
 	// the default of one hour.
 	SessionTTL time.Duration
-	// ManualCapture makes Checkout only authorise the card; capturing is then up to
-	// the shop (chatpay does not capture yet).
+	// ManualCapture makes Checkout only authorise the card; chatpay captures later
+	// (Service.CapturePayment, through Capture).
 	ManualCapture bool
 	// ShopID, when set, makes CreateSession refuse requests for another shop, as a
 	// guard against sending one shop's order to another shop's Stripe account.
@@ -348,6 +348,52 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (*gatew
 		return nil, apiError("create refund", err)
 	}
 	return &gateway.RefundResult{ID: r.ID}, nil
+}
+
+// The Gateway captures payments that Checkout only authorised (ManualCapture).
+var _ gateway.Capturer = (*Gateway)(nil)
+
+// captureIdempotencyKey namespaces the caller's key like refundIdempotencyKey.
+func captureIdempotencyKey(key string) string { return "chatpay-capture-" + key }
+
+// Capture captures Amount of an authorised PaymentIntent (amount_to_capture); Stripe
+// releases the rest of the authorisation. A retry with the same idempotency key gets
+// Stripe's first answer back, so a capture job may run twice safely.
+func (g *Gateway) Capture(ctx context.Context, req gateway.CaptureRequest) (*gateway.CaptureResult, error) {
+	if req.PaymentRef == "" {
+		return nil, orders.Invalidf("payment_ref", "is required")
+	}
+	if req.Amount <= 0 || req.Amount > orders.MaxAmount {
+		return nil, orders.Invalidf("amount", "must be between 1 and %d minor units, got %d", orders.MaxAmount, req.Amount)
+	}
+	if req.IdempotencyKey == "" || len(req.IdempotencyKey) > 200 {
+		return nil, orders.Invalidf("idempotency_key", "is required and at most 200 bytes")
+	}
+	cur, err := stripeCurrency(req.Currency)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := cur.toStripe(req.Amount)
+	if err != nil {
+		return nil, err
+	}
+	params := &stripego.PaymentIntentCaptureParams{AmountToCapture: stripego.Int64(amount)}
+	params.SetIdempotencyKey(captureIdempotencyKey(req.IdempotencyKey))
+	pi, err := g.client.V1PaymentIntents.Capture(ctx, req.PaymentRef, params)
+	if err != nil {
+		var se *stripego.Error
+		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusBadRequest && se.Code != stripego.ErrorCodeResourceMissing {
+			// An intent that is not (or no longer) capturable, or an amount over the
+			// authorisation: asking again cannot help.
+			return nil, orders.Errorf(orders.ECONFLICT, "Stripe: capture payment intent: %s", se.Msg)
+		}
+		return nil, apiError("capture payment intent", err)
+	}
+	captured := pi.AmountReceived
+	if captured == 0 {
+		captured = amount
+	}
+	return &gateway.CaptureResult{ID: pi.ID, Amount: cur.fromStripe(captured)}, nil
 }
 
 // The Gateway expires the sessions of cancelled orders' attempts.
