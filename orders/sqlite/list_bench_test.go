@@ -18,5 +18,5 @@ func BenchmarkListOrders(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { s.Close() })
 	require.NoError(b, s.Migrate(ctx))
-	storetest.BenchListOrders(b, s)
+	storetest.BenchListOrders(b, s, nil)
 }
