@@ -31,6 +31,21 @@ type ProcessRefund struct {
 
 func (ProcessRefund) Kind() string { return "process_refund" }
 
+// ProcessCapture asks the gateway to capture Amount of an authorised payment. The
+// payment's status (capturing) records that a capture is under way; the job's
+// arguments are the request itself. Key is new for every request and is the gateway's
+// idempotency key, so a retried job captures at most once, while a new request after a
+// failed one is not answered with the old failure.
+type ProcessCapture struct {
+	ShopID    string `json:"shop_id"`
+	OrderID   string `json:"order_id"`
+	PaymentID string `json:"payment_id"`
+	Amount    int64  `json:"amount"`
+	Key       string `json:"key"`
+}
+
+func (ProcessCapture) Kind() string { return "process_capture" }
+
 // ExpireSessions expires, at their gateways, the checkout sessions an order's attempts
 // left open, once the order is cancelled. It names the order rather than each attempt:
 // the worker lists the attempts when it runs, so it also sees a session attached

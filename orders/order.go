@@ -46,6 +46,13 @@ const (
 	PaymentPartiallyRefunded = "partially_refunded"
 	PaymentRefunded          = "refunded"
 	PaymentDisputed          = "disputed"
+	// PaymentAuthorized: the gateway holds the money but has not captured it (a shop
+	// with manual capture). The order's Status is paid: the customer has done their
+	// part, and the order leaves awaiting_payment so its link stops taking payments.
+	// It cannot be shipped or refunded until CapturePayment has captured it: a hold
+	// expires (Stripe's after 7 days) and may be released, so goods shipped against
+	// it could go unpaid, and there is nothing captured to refund.
+	PaymentAuthorized = "authorized"
 )
 
 // Payment methods.
@@ -155,6 +162,11 @@ type Attempt struct {
 // Payment statuses.
 const (
 	PaymentStatusSucceeded = "succeeded"
+	// PaymentStatusAuthorized: held at the gateway, not captured; Amount is what is
+	// held. PaymentStatusCapturing: a capture job is under way. A captured payment
+	// is succeeded, with Amount set to what was captured.
+	PaymentStatusAuthorized = "authorized"
+	PaymentStatusCapturing  = "capturing"
 )
 
 // Payment is money the gateway confirmed for an order. A Duplicate payment arrived for
@@ -223,6 +235,7 @@ const (
 	KindShipped          = "shipped"
 	KindRefunded         = "refunded"
 	KindCancelled        = "cancelled"
+	KindCaptured         = "captured"
 )
 
 // Message directions and delivery statuses.
@@ -286,6 +299,10 @@ const (
 	// NoticeCommandFailed: a command staff typed where chatpay cannot answer in
 	// place (Meta's Page inbox) could not be carried out.
 	NoticeCommandFailed = "command_failed"
+	// NoticeCaptured and NoticeCaptureFailed: the answer to a capture chatpay asked
+	// the gateway for (Service.CapturePayment).
+	NoticeCaptured      = "captured"
+	NoticeCaptureFailed = "capture_failed"
 )
 
 // Notice tells the shop's staff about something that happened to an order. Notices are
@@ -335,6 +352,10 @@ type GatewayEvent struct {
 	Amount     int64  // for EventRefunded, the payment's cumulative refunded total
 	Currency   string
 	Reason     string // failure reason, for EventFailed
+	// Authorized marks an EventSucceeded whose money is only authorised, not captured
+	// (Stripe's manual capture, Omise's pre-authorisation): the payment is recorded as
+	// authorized and waits for CapturePayment.
+	Authorized bool
 	// Dispute is what the gateway says about a dispute, for the EventDispute* types;
 	// nil otherwise. It is not stored: the payload is.
 	Dispute    *DisputeDetails

@@ -67,6 +67,10 @@ type Config struct {
 	// CreateRefund enforces before it queues anything (cmd wires the gateway
 	// registry's capabilities; this package knows no gateways). Nil enforces none.
 	RefundRules func(shopID, gateway string) RefundRules
+	// CaptureRules, when set, returns what a shop's gateway allows for capturing
+	// authorised payments, which CapturePayment enforces like RefundRules. Nil allows
+	// full and partial captures.
+	CaptureRules func(shopID, gateway string) CaptureRules
 }
 
 // RefundRules are what a payment's gateway allows for refunds.
@@ -98,6 +102,7 @@ type Service struct {
 	scrub     func([]byte) []byte
 	chatOf    func(string, []byte) string
 	rules     func(string, string) RefundRules
+	captures  func(string, string) CaptureRules
 }
 
 // NewService returns a Service.
@@ -112,6 +117,7 @@ func NewService(cfg Config) (*Service, error) {
 		scrub:     cfg.ScrubChatUpdate,
 		chatOf:    cfg.ChatOfUpdate,
 		rules:     cfg.RefundRules,
+		captures:  cfg.CaptureRules,
 		shops:     make(map[string]*Shop, len(cfg.Shops)),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		sealer:    sealer,
@@ -456,7 +462,7 @@ func validStatus(s string) bool {
 
 func validPaymentStatus(s string) bool {
 	switch s {
-	case PaymentUnpaid, PaymentPaid, PaymentPartiallyRefunded, PaymentRefunded, PaymentDisputed:
+	case PaymentUnpaid, PaymentPaid, PaymentPartiallyRefunded, PaymentRefunded, PaymentDisputed, PaymentAuthorized:
 		return true
 	}
 	return false
@@ -598,6 +604,10 @@ func (s *Service) CreateShipment(ctx context.Context, shopID, id, carrier, track
 		if o.PaymentStatus == PaymentRefunded {
 			return Errorf(ECONFLICT, "Order %s has been refunded and cannot be shipped.", o.Code)
 		}
+		if o.PaymentStatus == PaymentAuthorized {
+			// A hold can expire or be released; goods leave only against captured money.
+			return Errorf(EPAYMENTREQUIRED, "Order %s's payment is only authorised; capture it before shipping.", o.Code)
+		}
 		sh = &Shipment{
 			ID:             NewID(),
 			ShopID:         shopID,
@@ -667,6 +677,9 @@ func (s *Service) createRefund(ctx context.Context, shopID, id string, amount *i
 	_, err := s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
 		if o.PaymentStatus == PaymentDisputed {
 			return Errorf(ECONFLICT, "Order %s has a disputed payment; a refund would return the money twice.", o.Code)
+		}
+		if o.PaymentStatus == PaymentAuthorized {
+			return Errorf(ECONFLICT, "Order %s's payment is only authorised and nothing is captured to refund; capture it first.", o.Code)
 		}
 		var pay *Payment
 		var refundable int64
@@ -1232,6 +1245,9 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 			Duplicate:  o.Status != StatusAwaitingPayment,
 			CreatedAt:  now,
 		}
+		if ev.Authorized {
+			p.Status = PaymentStatusAuthorized
+		}
 		if err := tx.InsertPayment(ctx, p); err != nil {
 			return "", nil, false, err
 		}
@@ -1244,6 +1260,9 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, NoticeDuplicatePayment, MessageData{Amount: p.Amount})
 		}
 		o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt = StatusPaid, PaymentPaid, &now, now
+		if p.Status == PaymentStatusAuthorized {
+			o.PaymentStatus = PaymentAuthorized
+		}
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return "", nil, false, err
 		}

@@ -128,7 +128,8 @@ type Tx interface {
 	UpdateAttempt(ctx context.Context, a *Attempt) error
 
 	InsertPayment(ctx context.Context, p *Payment) error
-	// UpdatePayment writes Status and RefundedAmount.
+	// UpdatePayment writes Status, RefundedAmount and Amount (a capture may take less
+	// than was authorised).
 	UpdatePayment(ctx context.Context, p *Payment) error
 	InsertRefund(ctx context.Context, r *Refund) error
 	LockRefund(ctx context.Context, shopID, id string) (*Refund, error)

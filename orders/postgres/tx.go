@@ -282,9 +282,9 @@ func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p *orders.Payment) error {
-	t.p.queue(requireRow(`UPDATE payments SET status = $3, refunded_amount = $4
+	t.p.queue(requireRow(`UPDATE payments SET status = $3, refunded_amount = $4, amount = $5
 		WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "payment not found"),
-		p.ID, p.ShopID, p.Status, p.RefundedAmount)
+		p.ID, p.ShopID, p.Status, p.RefundedAmount, p.Amount)
 	t.pre.orderChanged(p.OrderID)
 	return nil
 }

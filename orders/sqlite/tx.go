@@ -179,8 +179,8 @@ func (t *tx) InsertPayment(ctx context.Context, p *orders.Payment) error {
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p *orders.Payment) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE payments SET status = ?, refunded_amount = ? WHERE shop_id = ? AND id = ?`,
-		p.Status, p.RefundedAmount, p.ShopID, p.ID)
+	res, err := t.q.ExecContext(ctx, `UPDATE payments SET status = ?, refunded_amount = ?, amount = ? WHERE shop_id = ? AND id = ?`,
+		p.Status, p.RefundedAmount, p.Amount, p.ShopID, p.ID)
 	return affected(res, err, "update payment")
 }
 

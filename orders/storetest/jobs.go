@@ -23,6 +23,8 @@ func DecodeJob(kind string, args []byte) (orders.Job, error) {
 		return decode[orders.RefreshCard](args)
 	case orders.ProcessChatUpdate{}.Kind():
 		return decode[orders.ProcessChatUpdate](args)
+	case orders.ProcessCapture{}.Kind():
+		return decode[orders.ProcessCapture](args)
 	case orders.ExpireSessions{}.Kind():
 		return decode[orders.ExpireSessions](args)
 	}

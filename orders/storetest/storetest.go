@@ -954,6 +954,17 @@ func testPaymentsAndRefunds(t *testing.T, h Harness) {
 	require.Equal(t, *p1, *got)
 	require.Equal(t, int64(20000), got.RefundedAmount)
 
+	// A capture of less than was authorised writes the captured amount; then put the
+	// payment back as it was for the checks below.
+	for _, amount := range []int64{p1.Amount - 1, p1.Amount} {
+		c := *p1
+		c.Amount = amount
+		require.NoError(t, h.Store.InTx(ctx, func(tx orders.Tx) error { return tx.UpdatePayment(ctx, &c) }))
+		got, err = h.Store.Payment(ctx, shopA, p1.ID)
+		require.NoError(t, err)
+		require.Equal(t, amount, got.Amount)
+	}
+
 	_, err = h.Store.Payment(ctx, shopA, orders.NewID())
 	requireNotFound(t, err)
 	_, err = h.Store.Refund(ctx, shopA, orders.NewID())
