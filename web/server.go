@@ -165,6 +165,7 @@ func (s *Server) Register(r *gin.Engine) {
 	api.GET("/notices", s.listNotices)
 	api.GET("/disputes", s.listDisputes)
 	api.GET("/disputes/:id", s.getDispute)
+	s.registerDisputeAnswers(api)
 	api.GET("/gateways", s.listGateways)
 	api.GET("/reports/payments", s.paymentsReport)
 	api.GET("/reports/payments.csv", s.paymentsReportCSV)

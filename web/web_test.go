@@ -49,9 +49,12 @@ type bundle struct {
 	svc     *orders.Service
 	sandbox *sandbox.Engine
 	qr      *qrGateway // shop-d's gateway
-	metrics *prometheus.Registry
-	logs    *lockedBuffer
-	url     string
+	// gateways is the server's registry, for tests that swap a shop's gateway
+	// before their first request.
+	gateways *gateway.Registry
+	metrics  *prometheus.Registry
+	logs     *lockedBuffer
+	url      string
 }
 
 type setupOpts struct {
@@ -101,6 +104,7 @@ func setup(t testing.TB, opts ...func(*setupOpts)) *bundle {
 	reg.Add("shop-c", brokenGateway{})
 	b.qr = &qrGateway{Gateway: b.sandbox.Gateway("shop-d", "secret-d"), engine: b.sandbox}
 	reg.Add("shop-d", b.qr)
+	b.gateways = reg
 
 	ready := o.ready
 	if ready == nil {
