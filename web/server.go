@@ -161,6 +161,7 @@ func (s *Server) Register(r *gin.Engine) {
 	api.POST("/orders/:id/shipments", s.createShipment)
 	api.POST("/orders/:id/refunds", s.createRefund)
 	api.GET("/orders/:id/refunds", s.listRefunds)
+	api.POST("/orders/:id/capture", s.capturePayment)
 	api.GET("/orders/:id/messages", s.listMessages)
 	api.GET("/notices", s.listNotices)
 	api.GET("/disputes", s.listDisputes)

@@ -283,6 +283,18 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 			return orders.RefundRules{PartialRefund: c.PartialRefund, MaxRefunds: c.MaxRefundsPerPayment, Window: c.RefundWindow}
 		},
+		// Captures, likewise, follow the gateway's capabilities; a gateway the shop no
+		// longer has captures nothing.
+		CaptureRules: func(shopID, name string) orders.CaptureRules {
+			if m.Gateways == nil {
+				return orders.CaptureRules{}
+			}
+			c, err := m.Gateways.Capabilities(shopID, name)
+			if err != nil {
+				return orders.CaptureRules{}
+			}
+			return orders.CaptureRules{Capture: c.Capture, PartialCapture: c.PartialCapture}
+		},
 	})
 	if err != nil {
 		return err
