@@ -128,6 +128,9 @@ type SessionStatus struct {
 	Currency   string
 	PaymentRef string
 	Reason     string
+	// Authorized marks a succeeded session whose money is only authorised (see
+	// orders.GatewayEvent.Authorized).
+	Authorized bool
 }
 
 // StatusOpen is a session the customer has not finished.

@@ -299,6 +299,7 @@ func (j *Jobs) Reconcile(ctx context.Context) (int, error) {
 			PaymentRef: st.PaymentRef,
 			Amount:     st.Amount,
 			Currency:   st.Currency,
+			Authorized: st.Authorized,
 			Reason:     st.Reason,
 			ReceivedAt: time.Now().UTC(),
 		}

@@ -535,6 +535,17 @@ func TestGatewayCapture(t *testing.T) {
 	// A partial capture of a pre-authorised charge; a retry reports the same capture.
 	ch, err := e.c.CreateCharge(ctx, omise.ChargeParams{Amount: 10000, Currency: "THB", Card: "tokn_test_ok", Capture: ptr(false), AuthorizationType: "pre_auth"})
 	require.NoError(t, err)
+	// A held charge is a payment, only authorised: to reconciliation and to webhooks.
+	st, err := e.gw.SessionStatus(ctx, ch.ID)
+	require.NoError(t, err)
+	require.Equal(t, gateway.SessionStatus{Status: orders.EventSucceeded, Amount: 10000, Currency: "THB", PaymentRef: ch.ID, Authorized: true}, *st)
+	res0, err := e.gw.ResolveEvent(ctx, &omise.Event{ID: "evnt_held", Key: omise.KeyChargeComplete, DataObject: "charge", DataID: ch.ID})
+	require.NoError(t, err)
+	require.Equal(t, orders.EventSucceeded, res0.Type)
+	require.True(t, res0.Authorized)
+	require.Equal(t, ch.ID, res0.PaymentRef)
+	require.True(t, e.gw.Capabilities().Capture)
+
 	req := gateway.CaptureRequest{PaymentRef: ch.ID, Amount: 6000, Currency: "THB", IdempotencyKey: "cap_1"}
 	res, err := e.gw.Capture(ctx, req)
 	require.NoError(t, err)
@@ -565,8 +576,18 @@ func TestGatewayCapture(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 5000, res.Amount)
 
+	// Once captured, the charge is an ordinary payment.
+	st, err = e.gw.SessionStatus(ctx, ch2.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.EventSucceeded, st.Status)
+	require.False(t, st.Authorized)
+
 	// A charge that was captured at once cannot be captured again.
-	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: paidCharge(t, e, 3000).ID, Amount: 1000, IdempotencyKey: "cap_4"})
+	paid := paidCharge(t, e, 3000)
+	st, err = e.gw.SessionStatus(ctx, paid.ID)
+	require.NoError(t, err)
+	require.False(t, st.Authorized)
+	_, err = e.gw.Capture(ctx, gateway.CaptureRequest{PaymentRef: paid.ID, Amount: 1000, IdempotencyKey: "cap_4"})
 	require.ErrorAs(t, err, &oe)
 	require.Equal(t, orders.ECONFLICT, oe.Code)
 }

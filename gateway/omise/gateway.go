@@ -174,7 +174,8 @@ func qrOf(ch *Charge) *QRCode {
 }
 
 // SessionStatus re-fetches the charge. A pending charge the customer has not authorised
-// is open; an authorised one waiting for capture is pending.
+// is open; an authorised one waiting for capture (pre-authorisation) is succeeded and
+// Authorized: the money is held, and Capture takes it.
 func (g *Gateway) SessionStatus(ctx context.Context, sessionID string) (*gateway.SessionStatus, error) {
 	ch, err := g.cfg.Client.RetrieveCharge(ctx, sessionID)
 	if err != nil {
@@ -183,7 +184,7 @@ func (g *Gateway) SessionStatus(ctx context.Context, sessionID string) (*gateway
 	typ, reason := paymentStatus(ch)
 	st := &gateway.SessionStatus{Status: typ, Amount: ch.Amount, Currency: strings.ToUpper(ch.Currency), Reason: reason}
 	if typ == orders.EventSucceeded {
-		st.PaymentRef = ch.ID
+		st.PaymentRef, st.Authorized = ch.ID, heldForCapture(ch)
 	}
 	return st, nil
 }
@@ -200,11 +201,21 @@ func paymentStatus(ch *Charge) (status, reason string) {
 	case ChargeReversed:
 		return orders.EventFailed, "reversed"
 	default: // pending
+		if heldForCapture(ch) {
+			return orders.EventSucceeded, ""
+		}
 		if ch.Authorized {
 			return orders.EventPending, ""
 		}
 		return gateway.StatusOpen, ""
 	}
+}
+
+// heldForCapture reports a charge created with capture=false that the card authorised:
+// pending, authorised and capturable, but not paid. Other pending charges (a source
+// the customer has not paid, a 3-D Secure check under way) are not authorised.
+func heldForCapture(ch *Charge) bool {
+	return ch.Status == ChargePending && ch.Authorized && ch.Capturable && !ch.Paid
 }
 
 func cmpOr(a, b string) string {
@@ -391,7 +402,7 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 			}
 			out.Type, out.Reason = st, reason
 			if st == orders.EventSucceeded {
-				out.PaymentRef = ch.ID
+				out.PaymentRef, out.Authorized = ch.ID, heldForCapture(ch)
 			}
 		}
 	case KeyRefundCreate:

@@ -100,13 +100,18 @@ func CheckDocument(filename string, content []byte) error {
 
 // Capabilities implements gateway.Capable with Omise's refund rules (CheckRefund): a
 // charge may be refunded in part, at most MaxRefundsPerCharge times, within
-// RefundWindow of its capture. chatpay's charges are captured at once; disputes arrive
-// by webhook; a PromptPay source is paid with a QR code on chatpay's pay page.
+// RefundWindow of its capture. chatpay's own charges (sources) are captured at once,
+// but a charge created with capture=false is held and captured through Capture: in
+// full, or once in part when it is a pre_auth charge (Omise refuses a partial capture
+// of another, which the capture job reports to staff). Disputes arrive by webhook; a
+// PromptPay source is paid with a QR code on chatpay's pay page.
 func (g *Gateway) Capabilities() gateway.Capabilities {
 	return gateway.Capabilities{
 		PartialRefund:        true,
 		MaxRefundsPerPayment: MaxRefundsPerCharge,
 		RefundWindow:         RefundWindow,
+		Capture:              true,
+		PartialCapture:       true,
 		Disputes:             true,
 		QR:                   g.cfg.SourceType == SourcePromptPay,
 		Methods:              []string{g.cfg.SourceType},

@@ -94,6 +94,7 @@ func TestCreateSessionAgainstStripeMock(t *testing.T) {
 		"metadata[attempt_id]":                          "att_1",
 		"metadata[channel]":                             "telegram",
 		"payment_intent_data[capture_method]":           "manual",
+		"metadata[capture]":                             "manual",
 		"payment_intent_data[metadata][attempt_id]":     "att_1",
 		"payment_intent_data[metadata][order_id]":       "ord_1",
 	} {
@@ -161,8 +162,10 @@ func TestSessionMetadataLimits(t *testing.T) {
 	for i := range 60 {
 		req.Metadata[fmt.Sprintf("n%02d", i)] = "x"
 	}
+	req.Metadata[MetaCapture] = "the order's own"
 	m := sessionMetadata(req)
-	require.Len(t, m, maxMetadataKeys)
+	require.Len(t, m, maxMetadataKeys-1, "one key is kept for CreateSession's capture key")
+	require.NotContains(t, m, MetaCapture)
 	require.Equal(t, "shop_1", m["shop_id"])
 	require.Equal(t, "att_1", m["attempt_id"])
 	require.Equal(t, "fits", m["a_40_"+strings.Repeat("k", 35)])
@@ -231,6 +234,14 @@ func TestSessionStatusMapping(t *testing.T) {
 			require.Equal(t, "IDR", st.Currency)
 		})
 	}
+	// With manual capture a paid session's money is only held.
+	held := sessionStatus(&stripego.CheckoutSession{Status: "complete", PaymentStatus: "paid",
+		PaymentIntent: &stripego.PaymentIntent{ID: "pi_5", Status: stripego.PaymentIntentStatusRequiresCapture}})
+	require.Equal(t, orders.EventSucceeded, held.Status)
+	require.True(t, held.Authorized)
+	held = sessionStatus(&stripego.CheckoutSession{Status: "complete", PaymentStatus: "paid", Metadata: map[string]string{MetaCapture: CaptureManual}})
+	require.True(t, held.Authorized)
+	require.False(t, sessionStatus(&stripego.CheckoutSession{Status: "complete", PaymentStatus: "paid"}).Authorized)
 }
 
 func TestRefundAgainstStripeMock(t *testing.T) {

@@ -37,6 +37,13 @@ const (
 	MetaShopID    = "shop_id"
 	MetaOrderID   = "order_id"
 	MetaAttemptID = "attempt_id"
+	// MetaCapture is "manual" on the sessions of a gateway with ManualCapture: their
+	// completed-session webhooks say "paid" although the money is only authorised
+	// (the intent's id is not expanded in events, so its status is not there), and
+	// the session's own metadata says so even if the shop changes the setting later.
+	MetaCapture = "capture"
+	// CaptureManual is MetaCapture's value.
+	CaptureManual = "manual"
 )
 
 // Stripe's metadata limits (https://docs.stripe.com/api/metadata).
@@ -163,6 +170,9 @@ func (g *Gateway) CreateSession(ctx context.Context, req gateway.SessionRequest)
 		name = "Order " + req.OrderCode
 	}
 	meta := sessionMetadata(req)
+	if g.manual {
+		meta[MetaCapture] = CaptureManual
+	}
 	params := &stripego.CheckoutSessionCreateParams{
 		Mode:              stripego.String(string(stripego.CheckoutSessionModePayment)),
 		ClientReferenceID: stripego.String(req.AttemptID),
@@ -203,6 +213,9 @@ func sessionMetadata(req gateway.SessionRequest) map[string]string {
 		MetaOrderID:   truncate(req.OrderID, maxMetadataValueLen),
 		MetaAttemptID: req.AttemptID,
 	}
+	// MetaCapture is reserved (CreateSession sets it): an order's own key of that name
+	// must neither win nor push the count past Stripe's limit when it is added.
+	reserved := map[string]bool{MetaCapture: true}
 	keys := make([]string, 0, len(req.Metadata))
 	for k := range req.Metadata {
 		keys = append(keys, k)
@@ -210,10 +223,10 @@ func sessionMetadata(req gateway.SessionRequest) map[string]string {
 	slices.Sort(keys)
 	for _, k := range keys {
 		v := req.Metadata[k]
-		if len(meta) == maxMetadataKeys {
+		if len(meta) == maxMetadataKeys-len(reserved) {
 			break
 		}
-		if _, reserved := meta[k]; reserved || k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen ||
+		if _, taken := meta[k]; taken || reserved[k] || k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen ||
 			strings.ContainsAny(k, "[]") || utf8.RuneCountInString(v) > maxMetadataValueLen || v == "" {
 			// An empty value would unset the key rather than store it.
 			continue
@@ -272,6 +285,8 @@ func sessionStatus(s *stripego.CheckoutSession) *gateway.SessionStatus {
 		switch {
 		case s.PaymentStatus == stripego.CheckoutSessionPaymentStatusPaid:
 			st.Status = orders.EventSucceeded
+			st.Authorized = s.Metadata[MetaCapture] == CaptureManual ||
+				(pi != nil && pi.Status == stripego.PaymentIntentStatusRequiresCapture)
 		case pi != nil && (pi.Status == stripego.PaymentIntentStatusRequiresPaymentMethod ||
 			pi.Status == stripego.PaymentIntentStatusCanceled):
 			// A completed session whose intent went back to needing a payment method

@@ -290,6 +290,9 @@ func sessionEvent(ev *orders.GatewayEvent, typ string, raw json.RawMessage) erro
 		// async_payment_succeeded or _failed follows.
 		if s.PaymentStatus == stripego.CheckoutSessionPaymentStatusPaid {
 			ev.Type = orders.EventSucceeded
+			// With manual capture Checkout reports "paid" for money it only holds.
+			ev.Authorized = s.Metadata[MetaCapture] == CaptureManual ||
+				(s.PaymentIntent != nil && s.PaymentIntent.Status == stripego.PaymentIntentStatusRequiresCapture)
 		} else {
 			ev.Type = orders.EventPending
 		}

@@ -244,6 +244,33 @@ func TestParseWebhookSessionEvents(t *testing.T) {
 	require.Equal(t, TypeForeignSession, ev.Type)
 }
 
+func TestParseWebhookManualCapture(t *testing.T) {
+	t.Parallel()
+	// A session of a gateway with ManualCapture says "paid" for money only held; its
+	// capture metadata, or an expanded intent that requires capture, tells.
+	plain := string(sessionFixture("2026-03-25.dahlia", "checkout.session.completed", 250000, "vnd", "paid", "complete"))
+	ev := parse(t, []byte(plain))
+	require.Equal(t, orders.EventSucceeded, ev.Type)
+	require.False(t, ev.Authorized)
+
+	manual := strings.Replace(plain, `"attempt_id": "att_1"`, `"attempt_id": "att_1", "capture": "manual"`, 1)
+	require.NotEqual(t, plain, manual, "the fixture changed: the test needs its metadata")
+	ev = parse(t, []byte(manual))
+	require.Equal(t, orders.EventSucceeded, ev.Type)
+	require.True(t, ev.Authorized)
+
+	expanded := strings.Replace(plain, `"payment_intent": "pi_3Abc"`, `"payment_intent": {"id": "pi_3Abc", "object": "payment_intent", "status": "requires_capture"}`, 1)
+	require.NotEqual(t, plain, expanded, "the fixture changed: the test needs its payment_intent")
+	ev = parse(t, []byte(expanded))
+	require.Equal(t, "pi_3Abc", ev.PaymentRef)
+	require.True(t, ev.Authorized)
+
+	// Unpaid sessions are pending, never authorised.
+	ev = parse(t, []byte(strings.Replace(manual, `"payment_status": "paid"`, `"payment_status": "unpaid"`, 1)))
+	require.Equal(t, orders.EventPending, ev.Type)
+	require.False(t, ev.Authorized)
+}
+
 func TestParseWebhookPaymentIntentFailed(t *testing.T) {
 	t.Parallel()
 	ev := parse(t, []byte(paymentFailedEvent))
