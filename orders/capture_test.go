@@ -70,6 +70,8 @@ func TestCaptureFull(t *testing.T) {
 	requireCode(t, err, orders.EPAYMENTREQUIRED)
 	_, err = b.svc.CreateRefund(b.ctx, shopA, o.ID, nil)
 	requireCode(t, err, orders.ECONFLICT)
+	_, err = b.svc.CancelOrder(b.ctx, shopA, o.ID)
+	requireCode(t, err, orders.ECONFLICT)
 
 	p, err := b.svc.CapturePayment(b.ctx, shopA, o.ID, nil)
 	require.NoError(t, err)

@@ -513,6 +513,11 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 			// would return it twice.
 			return Errorf(ECONFLICT, "Order %s has a disputed payment; settle the dispute before cancelling.", o.Code)
 		}
+		if o.PaymentStatus == PaymentAuthorized {
+			// Cancelling refunds the payment, and a hold has nothing captured to
+			// refund; chatpay cannot release a hold yet.
+			return Errorf(ECONFLICT, "Order %s's payment is only authorised; release the hold in the gateway's dashboard, or capture it, before cancelling.", o.Code)
+		}
 		o.Status = StatusCancelled
 		for _, p := range o.Payments {
 			if p.Duplicate {
