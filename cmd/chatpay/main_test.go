@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatpay/chatpay/configs"
+	"github.com/chatpay/chatpay/internal/redistest"
 	"github.com/chatpay/chatpay/orders"
 	"github.com/chatpay/chatpay/orders/postgres/postgrestest"
 )
@@ -665,23 +666,11 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// testRedisURL returns the Redis the tests may use, skipping when it is unreachable
-// unless CHATPAY_REQUIRE_SERVICES=1 (CI), where a missing Redis fails the test.
+// testRedisURL returns the Redis the tests may use (see internal/redistest).
 func testRedisURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("CHATPAY_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/15"
-	}
-	c, err := openRedis(context.Background(), u)
-	if err != nil {
-		if os.Getenv("CHATPAY_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("redis %s unreachable and CHATPAY_REQUIRE_SERVICES=1: %v", u, err)
-		}
-		t.Skipf("redis unreachable (set CHATPAY_TEST_REDIS_URL): %v", err)
-	}
-	c.Close()
-	return u
+	redistest.Client(t)
+	return redistest.URL()
 }
 
 func TestRedis(t *testing.T) {

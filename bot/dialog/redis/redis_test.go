@@ -2,9 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,63 +13,13 @@ import (
 	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/bot/dialog/dialogtest"
 	"github.com/chatpay/chatpay/bot/dialog/redis"
+	"github.com/chatpay/chatpay/internal/redistest"
 )
 
-// testURL is the Redis the tests use: database 15 of the local one unless told.
-func testURL() string {
-	if u := os.Getenv("CHATPAY_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/15"
-}
+func openClient(tb testing.TB) *goredis.Client { return redistest.Client(tb) }
 
-// openClient connects to the test Redis, skipping the test when it does not answer
-// unless CHATPAY_REQUIRE_SERVICES=1 says it must.
-func openClient(tb testing.TB) *goredis.Client {
-	tb.Helper()
-	client, err := open(testURL())
-	if err != nil {
-		if os.Getenv("CHATPAY_REQUIRE_SERVICES") == "1" {
-			tb.Fatalf("redis unreachable and CHATPAY_REQUIRE_SERVICES=1: %v", err)
-		}
-		tb.Skipf("redis unreachable (set CHATPAY_TEST_REDIS_URL): %v", err)
-	}
-	tb.Cleanup(func() { client.Close() })
-	return client
-}
-
-// open connects to rawURL and pings it. Production code opens its client with
-// bot/ratelimit/redis.Open and shares it; the tests do not depend on that package.
-func open(rawURL string) (*goredis.Client, error) {
-	opts, err := goredis.ParseURL(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	client := goredis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		_ = client.Close()
-		return nil, err
-	}
-	return client, nil
-}
-
-// uniquePrefix returns a key prefix no other test uses, and deletes its keys when the
-// test ends (they would expire anyway, within their TTLs).
 func uniquePrefix(tb testing.TB, client *goredis.Client) string {
-	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "chatpay:dialog:test:" + hex.EncodeToString(b[:]) + ":"
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := client.Keys(ctx, prefix+"*").Result()
-		if err == nil && len(keys) > 0 {
-			client.Del(ctx, keys...)
-		}
-	})
-	return prefix
+	return redistest.Prefix(tb, client, "chatpay:dialog")
 }
 
 type testBundle struct {

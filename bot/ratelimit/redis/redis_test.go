@@ -2,9 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -15,46 +12,13 @@ import (
 	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/bot/ratelimit/limittest"
 	"github.com/chatpay/chatpay/bot/ratelimit/redis"
+	"github.com/chatpay/chatpay/internal/redistest"
 )
 
-// testURL is the Redis the tests use: database 15 of the local one unless told.
-func testURL() string {
-	if u := os.Getenv("CHATPAY_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/15"
-}
+func openClient(tb testing.TB) *goredis.Client { return redistest.Client(tb) }
 
-// openClient connects to the test Redis, skipping the test when it does not answer
-// unless CHATPAY_REQUIRE_SERVICES=1 says it must.
-func openClient(tb testing.TB) *goredis.Client {
-	tb.Helper()
-	client, err := redis.Open(testURL())
-	if err != nil {
-		if os.Getenv("CHATPAY_REQUIRE_SERVICES") == "1" {
-			tb.Fatalf("redis unreachable and CHATPAY_REQUIRE_SERVICES=1: %v", err)
-		}
-		tb.Skipf("redis unreachable (set CHATPAY_TEST_REDIS_URL): %v", err)
-	}
-	tb.Cleanup(func() { client.Close() })
-	return client
-}
-
-// uniquePrefix returns a key prefix no other test uses, and deletes its keys when the
-// test ends (they would expire anyway, within their windows).
 func uniquePrefix(tb testing.TB, client *goredis.Client) string {
-	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "chatpay:rl:test:" + hex.EncodeToString(b[:]) + ":"
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := client.Keys(ctx, prefix+"*").Result()
-		if err == nil && len(keys) > 0 {
-			client.Del(ctx, keys...)
-		}
-	})
-	return prefix
+	return redistest.Prefix(tb, client, "chatpay:rl")
 }
 
 type testBundle struct {
