@@ -1,8 +1,6 @@
 package webhooks
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -90,14 +88,9 @@ func (h *MessengerHandler) delivery(c *gin.Context) {
 		fail(http.StatusNotFound, ResultNotFound, orders.ENOTFOUND, "No such webhook endpoint.")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.MaxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			fail(http.StatusRequestEntityTooLarge, ResultTooLarge, orders.EINVALID, "The delivery exceeds the size limit.")
-			return
-		}
-		fail(http.StatusBadRequest, ResultMalformed, orders.EINVALID, "The delivery could not be read.")
+	body, bad := readBody(c, h.MaxBody, "The delivery")
+	if bad != nil {
+		fail(bad.status, bad.result, orders.EINVALID, bad.message)
 		return
 	}
 	// The signature covers the raw bytes as sent: nothing is parsed before it holds.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -72,14 +71,9 @@ func (h *TelegramHandler) update(c *gin.Context) {
 		fail(http.StatusUnauthorized, ResultUnauthorized, orders.EUNAUTHORIZED, "The secret token is missing or wrong.")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.MaxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			fail(http.StatusRequestEntityTooLarge, ResultTooLarge, orders.EINVALID, "The update exceeds the size limit.")
-			return
-		}
-		fail(http.StatusBadRequest, ResultMalformed, orders.EINVALID, "The update could not be read.")
+	body, bad := readBody(c, h.MaxBody, "The update")
+	if bad != nil {
+		fail(bad.status, bad.result, orders.EINVALID, bad.message)
 		return
 	}
 	id, err := ParseTelegramUpdateID(body)

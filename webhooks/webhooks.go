@@ -110,14 +110,9 @@ func (h *Handler) gatewayWebhook(c *gin.Context) {
 	log := h.Logger.With("gateway", label, "shop_id", shopID)
 
 	// The signature covers the raw bytes, so the body is read whole, never decoded first.
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.MaxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			fail(http.StatusRequestEntityTooLarge, ResultTooLarge, orders.EINVALID, "The webhook body exceeds the size limit.")
-			return
-		}
-		fail(http.StatusBadRequest, ResultMalformed, orders.EINVALID, "The webhook body could not be read.")
+	body, bad := readBody(c, h.MaxBody, "The webhook body")
+	if bad != nil {
+		fail(bad.status, bad.result, orders.EINVALID, bad.message)
 		return
 	}
 
@@ -182,4 +177,24 @@ func (h *Handler) observeApplied(label string, ev *orders.GatewayEvent, res *ord
 	if res.Paid && res.Order != nil && res.Order.PaidAt != nil {
 		h.Metrics.timeToPay.Observe(res.Order.PaidAt.Sub(res.Order.CreatedAt).Seconds())
 	}
+}
+
+// badBody is why a request body could not be taken: the answer and the metric result.
+type badBody struct {
+	status          int
+	result, message string
+}
+
+// readBody reads a request body of at most max bytes, whole: signatures cover the raw
+// bytes, so nothing is decoded first. what names the body in the answer ("The update").
+func readBody(c *gin.Context, max int64, what string) ([]byte, *badBody) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+	if err == nil {
+		return body, nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &badBody{http.StatusRequestEntityTooLarge, ResultTooLarge, what + " exceeds the size limit."}
+	}
+	return nil, &badBody{http.StatusBadRequest, ResultMalformed, what + " could not be read."}
 }
