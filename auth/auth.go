@@ -118,4 +118,10 @@ type Store interface {
 	TouchSession(ctx context.Context, shopID string, tokenHash []byte, t time.Time) error
 	// RevokeSession marks the session revoked at t; revoking twice is not an error.
 	RevokeSession(ctx context.Context, shopID string, tokenHash []byte, t time.Time) error
+
+	CreateSignInLink(ctx context.Context, l *SignInLink) error
+	// UseSignInLink marks the link used at t and returns it, only if it was unused and
+	// had not expired by t; otherwise it returns a not-found error. Checking and
+	// marking are one statement, so a link is spent at most once.
+	UseSignInLink(ctx context.Context, tokenHash []byte, t time.Time) (*SignInLink, error)
 }

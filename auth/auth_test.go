@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatpay/chatpay/auth"
+	"github.com/chatpay/chatpay/auth/authtest"
 	"github.com/chatpay/chatpay/orders"
 )
 
@@ -166,4 +167,11 @@ func TestMemoryThrottle(t *testing.T) {
 	now = now.Add(10 * time.Minute)
 	wait, _ = th.Check(ctx, "ip:1")
 	require.Zero(t, wait, "the window slides")
+}
+
+func TestMemoryThrottleContract(t *testing.T) {
+	t.Parallel()
+	authtest.RunThrottle(t, func(t *testing.T, max int, window time.Duration) auth.Throttle {
+		return auth.NewMemoryThrottle(max, window, nil)
+	})
 }

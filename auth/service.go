@@ -346,3 +346,12 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 func (s *Service) DisableUser(ctx context.Context, shopID, id string) error {
 	return s.store.DisableUser(ctx, shopID, id, s.now().UTC().Truncate(time.Microsecond))
 }
+
+// UserByEmail returns the shop's user with that email, or a not-found error.
+func (s *Service) UserByEmail(ctx context.Context, shopID, email string) (*User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.UserByEmail(ctx, shopID, email)
+}

@@ -8,8 +8,7 @@ import (
 
 // Throttle counts failed sign-ins per key (an email within a shop, a client IP) and
 // says when a key has failed too often recently. It is an interface so that replicas
-// can share counts (a Redis implementation is still to come); MemoryThrottle serves
-// one process.
+// can share counts (auth/redis); MemoryThrottle serves one process.
 type Throttle interface {
 	// Check returns how long to wait before keys may try again: 0 when none of them
 	// is over its limit, else the longest wait among those that are.

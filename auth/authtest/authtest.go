@@ -5,6 +5,7 @@ package authtest
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -295,5 +296,71 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		require.ErrorIs(t, err, auth.ErrNoSession, "disabling a user ends their sessions")
 		_, _, err = svc.StartSession(ctx, &auth.User{ID: u.ID, ShopID: "shop1", DisabledAt: new(time.Now())})
 		require.Error(t, err)
+	})
+
+	t.Run("SignInLinkOnce", func(t *testing.T) {
+		t.Parallel()
+		st := open(t)
+		svc, clock := NewService(t, st)
+		ctx := context.Background()
+		u, err := svc.AddUser(ctx, "shop1", "owner@example.com", auth.RoleOwner, Password)
+		require.NoError(t, err)
+
+		tok, err := svc.IssueSignInLink(ctx, u, time.Hour)
+		require.NoError(t, err)
+		require.Len(t, tok, 43, "256 random bits, URL-safe base64")
+		got, err := svc.RedeemSignInLink(ctx, tok)
+		require.NoError(t, err)
+		require.Equal(t, u.ID, got.ID)
+		require.Equal(t, "shop1", got.ShopID)
+		_, err = svc.RedeemSignInLink(ctx, tok)
+		require.ErrorIs(t, err, auth.ErrSignInLinkInvalid, "a link is spent once used")
+
+		_, err = svc.RedeemSignInLink(ctx, "not-a-token")
+		require.ErrorIs(t, err, auth.ErrSignInLinkInvalid)
+		_, err = svc.RedeemSignInLink(ctx, "")
+		require.ErrorIs(t, err, auth.ErrSignInLinkInvalid)
+
+		expiring, err := svc.IssueSignInLink(ctx, u, time.Hour)
+		require.NoError(t, err)
+		clock.Advance(time.Hour)
+		_, err = svc.RedeemSignInLink(ctx, expiring)
+		require.ErrorIs(t, err, auth.ErrSignInLinkInvalid, "a link stops working when it expires")
+
+		disabled, err := svc.IssueSignInLink(ctx, u, time.Hour)
+		require.NoError(t, err)
+		require.NoError(t, svc.DisableUser(ctx, "shop1", u.ID))
+		_, err = svc.RedeemSignInLink(ctx, disabled)
+		require.ErrorIs(t, err, auth.ErrSignInLinkInvalid, "a disabled user's links stop working")
+	})
+
+	t.Run("SignInLinkRace", func(t *testing.T) {
+		t.Parallel()
+		st := open(t)
+		svc, _ := NewService(t, st)
+		ctx := context.Background()
+		u, err := svc.AddUser(ctx, "shop1", "owner@example.com", auth.RoleOwner, Password)
+		require.NoError(t, err)
+		tok, err := svc.IssueSignInLink(ctx, u, 0)
+		require.NoError(t, err)
+
+		var wins, losses atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				_, err := svc.RedeemSignInLink(ctx, tok)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, auth.ErrSignInLinkInvalid):
+					losses.Add(1)
+				default:
+					t.Errorf("redeem: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		require.Equal(t, int32(1), wins.Load(), "exactly one browser is signed in")
+		require.Equal(t, int32(19), losses.Load())
 	})
 }

@@ -128,3 +128,29 @@ func (s *Store) RevokeSession(ctx context.Context, shopID string, tokenHash []by
 		`UPDATE sessions SET revoked_at = coalesce(revoked_at, $1) WHERE shop_id = $2 AND token_hash = $3`,
 		t, shopID, tokenHash)
 }
+
+func (s *Store) CreateSignInLink(ctx context.Context, l *auth.SignInLink) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO signin_links (token_hash, shop_id, user_id, created_at, expires_at, used_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		l.TokenHash, l.ShopID, l.UserID, l.CreatedAt, l.ExpiresAt, l.UsedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: create sign-in link: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) UseSignInLink(ctx context.Context, tokenHash []byte, t time.Time) (*auth.SignInLink, error) {
+	var l auth.SignInLink
+	err := s.pool.QueryRow(ctx, `UPDATE signin_links SET used_at = $1
+		WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING token_hash, shop_id, user_id, created_at, expires_at, used_at`,
+		t, tokenHash).
+		Scan(&l.TokenHash, &l.ShopID, &l.UserID, &l.CreatedAt, &l.ExpiresAt, &l.UsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: use sign-in link: %w", err)
+	}
+	return &l, nil
+}

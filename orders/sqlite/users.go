@@ -151,3 +151,32 @@ func (s *Store) RevokeSession(ctx context.Context, shopID string, tokenHash []by
 		`UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE shop_id = ? AND token_hash = ?`,
 		micros(t), shopID, blob(tokenHash))
 }
+
+func (s *Store) CreateSignInLink(ctx context.Context, l *auth.SignInLink) error {
+	_, err := s.writer.ExecContext(ctx, `INSERT INTO signin_links (token_hash, shop_id, user_id, created_at, expires_at, used_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		blob(l.TokenHash), l.ShopID, l.UserID, micros(l.CreatedAt), micros(l.ExpiresAt), nullMicros(l.UsedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: create sign-in link: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) UseSignInLink(ctx context.Context, tokenHash []byte, t time.Time) (*auth.SignInLink, error) {
+	var l auth.SignInLink
+	var created, expires, used int64
+	err := s.writer.QueryRowContext(ctx, `UPDATE signin_links SET used_at = ?
+		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+		RETURNING token_hash, shop_id, user_id, created_at, expires_at, used_at`,
+		micros(t), blob(tokenHash), micros(t)).
+		Scan(&l.TokenHash, &l.ShopID, &l.UserID, &created, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, orders.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: use sign-in link: %w", err)
+	}
+	usedAt := fromMicros(used)
+	l.CreatedAt, l.ExpiresAt, l.UsedAt = fromMicros(created), fromMicros(expires), &usedAt
+	return &l, nil
+}
