@@ -62,6 +62,27 @@ type Capturer interface {
 	Capture(ctx context.Context, req CaptureRequest) (*CaptureResult, error)
 }
 
+// Voider is a Gateway that can release a payment it only authorised, taking nothing:
+// Stripe cancels the PaymentIntent, Omise reverses the charge. chatpay releases a hold
+// when an order whose payment is only authorised is cancelled, and when a duplicate
+// payment is only authorised (a hold cannot be refunded).
+//
+// Void must be idempotent: a payment that is already released is not an error, so a
+// retried job whose first answer was lost succeeds. The idempotency key is
+// deterministic per payment (orders.VoidKey). It returns an error coded
+// orders.ECONFLICT when the payment cannot be released (it was captured meanwhile),
+// orders.EINVALID or orders.ENOTFOUND when asking again cannot help; any other error
+// is worth a retry.
+type Voider interface {
+	Void(ctx context.Context, req VoidRequest) error
+}
+
+// VoidRequest asks a gateway to release an authorised payment.
+type VoidRequest struct {
+	PaymentRef     string
+	IdempotencyKey string
+}
+
 // CaptureRequest asks a gateway to capture an authorised payment.
 type CaptureRequest struct {
 	PaymentRef     string

@@ -120,6 +120,7 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &noticeWorker{j: j})
 	river.AddWorker(workers, &refundWorker{j: j})
 	river.AddWorker(workers, &captureWorker{j: j})
+	river.AddWorker(workers, &voidWorker{j: j})
 	river.AddWorker(workers, &reconcileWorker{j: j})
 	river.AddWorker(workers, &chatUpdateWorker{j: j})
 	river.AddWorker(workers, &refreshCardWorker{j: j})

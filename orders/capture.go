@@ -40,6 +40,11 @@ func (s *Service) CapturePayment(ctx context.Context, shopID, id string, amount 
 	}
 	var pay *Payment
 	_, err := s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
+		if o.Status == StatusCancelled {
+			// A cancelled order's hold is released, not taken (CancelOrder); one whose
+			// release failed is released in the gateway's dashboard.
+			return Errorf(ECONFLICT, "Order %s is cancelled; its payment is released, not captured.", o.Code)
+		}
 		for _, p := range o.Payments {
 			if !p.Duplicate && (p.Status == PaymentStatusAuthorized || p.Status == PaymentStatusCapturing) {
 				pay = p
@@ -90,7 +95,8 @@ func (s *Service) CapturePayment(ctx context.Context, shopID, id string, amount 
 // rest was released), the order's payment is paid, the customer is told and so is
 // staff; on failure the payment is authorised again, so that staff may try again, and
 // staff are told. An answer for a payment that is no longer capturing (a job that ran
-// twice) changes nothing.
+// twice, or the gateway's capture webhook was applied first: applyCaptured) changes
+// nothing.
 func (s *Service) CompleteCapture(ctx context.Context, shopID, orderID, paymentID string, res CaptureResult) error {
 	_, err := s.update(ctx, shopID, orderID, func(tx Tx, shop *Shop, o *Order) error {
 		var pay *Payment
@@ -112,20 +118,43 @@ func (s *Service) CompleteCapture(ctx context.Context, shopID, orderID, paymentI
 			}
 			return s.notify(ctx, tx, shop, o, NoticeCaptureFailed, MessageData{Amount: pay.Amount, Reason: res.Reason})
 		}
-		if res.Amount <= 0 || res.Amount > pay.Amount {
-			// The gateway cannot capture more than it held; an answer that says so is
-			// not believed, and the payment keeps the authorised amount.
-			res.Amount = pay.Amount
-		}
-		pay.Status, pay.Amount = PaymentStatusSucceeded, res.Amount
-		if err := tx.UpdatePayment(ctx, pay); err != nil {
-			return err
-		}
-		o.PaymentStatus = PaymentPaid
-		if err := s.queueMessage(ctx, tx, shop, o, KindCaptured, MessageData{Amount: pay.Amount}); err != nil {
-			return err
-		}
-		return s.notify(ctx, tx, shop, o, NoticeCaptured, MessageData{Amount: pay.Amount})
+		return s.recordCapture(ctx, tx, shop, o, pay, res.Amount)
 	})
 	return err
+}
+
+// recordCapture records that the gateway captured amount of held payment p of order o
+// (all of it when amount is not between 1 and what is held: the gateway cannot capture
+// more than it held, and an answer that says so is not believed). The payment is
+// succeeded with the captured amount, the rest having been released; the customer is
+// told they were charged and staff that the order can ship. A payment chatpay no
+// longer wanted (a duplicate, or its order was cancelled while its hold was to be
+// released) is refunded at once instead, as a cancel refunds what was paid. The
+// caller holds the order's lock and writes the order.
+func (s *Service) recordCapture(ctx context.Context, tx Tx, shop *Shop, o *Order, p *Payment, amount int64) error {
+	if amount <= 0 || amount > p.Amount {
+		amount = p.Amount
+	}
+	p.Status, p.Amount = PaymentStatusSucceeded, amount
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return err
+	}
+	if p.Duplicate || o.Status == StatusCancelled {
+		reason := RefundReasonRequested
+		if p.Duplicate {
+			reason = RefundReasonDuplicate
+		} else {
+			// Taken, and on its way back: settleRefunds moves it to refunded.
+			o.PaymentStatus = PaymentPaid
+		}
+		if _, err := s.insertRefund(ctx, tx, o, p, amount, reason, ""); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, shop, o, NoticeCapturedCancelled, MessageData{Amount: amount})
+	}
+	o.PaymentStatus = PaymentPaid
+	if err := s.queueMessage(ctx, tx, shop, o, KindCaptured, MessageData{Amount: amount}); err != nil {
+		return err
+	}
+	return s.notify(ctx, tx, shop, o, NoticeCaptured, MessageData{Amount: amount})
 }

@@ -2,11 +2,9 @@ package orders_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/orders"
 )
 
@@ -14,22 +12,14 @@ import (
 // follow rules, as cmd wires a gateway's capabilities.
 func (b *bundle) withCaptureRules(t *testing.T, rules orders.CaptureRules) {
 	t.Helper()
-	svc, err := orders.NewService(orders.Config{
-		Shops:     []*orders.Shop{b.a, b.b},
-		Store:     b.store,
-		Renderer:  bot.Renderer{Templates: b.tpl},
-		PublicURL: publicURL + "/",
-		LinkKey:   b.key,
-		Now:       func() time.Time { return b.now },
-		CaptureRules: func(shopID, gateway string) orders.CaptureRules {
+	b.svc = b.service(t, b.key, func(c *orders.Config) {
+		c.CaptureRules = func(shopID, gateway string) orders.CaptureRules {
 			if shopID != shopA || gateway != sandbox {
 				t.Errorf("capture rules asked for %s/%s, want %s/%s", shopID, gateway, shopA, sandbox)
 			}
 			return rules
-		},
+		}
 	})
-	require.NoError(t, err)
-	b.svc = svc
 }
 
 // authorize pays the order with an event saying the money is only authorised.
@@ -70,8 +60,6 @@ func TestCaptureFull(t *testing.T) {
 	requireCode(t, err, orders.EPAYMENTREQUIRED)
 	_, err = b.svc.CreateRefund(b.ctx, shopA, o.ID, nil)
 	requireCode(t, err, orders.ECONFLICT)
-	_, err = b.svc.CancelOrder(b.ctx, shopA, o.ID)
-	requireCode(t, err, orders.ECONFLICT)
 
 	p, err := b.svc.CapturePayment(b.ctx, shopA, o.ID, nil)
 	require.NoError(t, err)
@@ -88,6 +76,10 @@ func TestCaptureFull(t *testing.T) {
 	require.Equal(t, before, b.snapshot(t))
 	_, err = b.svc.CreateShipment(b.ctx, shopA, o.ID, "DHL", "1")
 	requireCode(t, err, orders.EPAYMENTREQUIRED)
+	// Nor is it cancelled: whether to release or refund is known once it is captured.
+	_, err = b.svc.CancelOrder(b.ctx, shopA, o.ID)
+	requireCode(t, err, orders.ECONFLICT)
+	require.Equal(t, before, b.snapshot(t))
 
 	require.NoError(t, b.svc.CompleteCapture(b.ctx, shopA, o.ID, p.ID, orders.CaptureResult{Succeeded: true, Amount: 330000}))
 	o = b.reload(t, o)

@@ -129,7 +129,7 @@ func (s *Service) ReceiveMessage(ctx context.Context, shopID string, in InboundM
 		return nil, false, err
 	}
 	now := s.Now()
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		conv = &Conversation{ID: NewID(), ShopID: shopID, Channel: in.Channel, ExternalID: in.ExternalID,
 			CustomerName: clip(in.CustomerName, maxCustomerField), CreatedAt: now}
 		if err := tx.UpsertConversation(ctx, conv); err != nil {
@@ -194,7 +194,7 @@ func (s *Service) SendMessages(ctx context.Context, shopID, conversationID, key 
 	if err != nil {
 		return notFound(err, "no conversation %s", conversationID)
 	}
-	return s.store.InTx(ctx, func(tx Tx) error { return s.queueOutbound(ctx, tx, shop, conv, key, outs) })
+	return s.inTx(ctx, func(tx Tx) error { return s.queueOutbound(ctx, tx, shop, conv, key, outs) })
 }
 
 // queueOutbound stores outs as queued messages with IDs derived from key, and their
@@ -232,7 +232,7 @@ func (s *Service) SetStaffThread(ctx context.Context, shopID, conversationID str
 		return notFound(err, "no conversation %s", conversationID)
 	}
 	conv.StaffThreadID = thread
-	return s.store.InTx(ctx, func(tx Tx) error { return tx.UpdateConversation(ctx, conv) })
+	return s.inTx(ctx, func(tx Tx) error { return tx.UpdateConversation(ctx, conv) })
 }
 
 // ConversationByStaffThread returns the conversation a staff topic is about.
@@ -273,7 +273,7 @@ func (s *Service) EnsureConversation(ctx context.Context, shopID, channel, exter
 		return nil, err
 	}
 	var conv *Conversation
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		conv = &Conversation{ID: NewID(), ShopID: shopID, Channel: channel, ExternalID: externalID,
 			CustomerName: clip(name, maxCustomerField), CreatedAt: s.Now()}
 		return tx.UpsertConversation(ctx, conv)
@@ -358,7 +358,7 @@ func (s *Service) MarkChatUpdatesProcessed(ctx context.Context, ups ...*ChatUpda
 		return nil
 	}
 	now := s.Now()
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		for _, u := range ups {
 			if err := tx.MarkChatUpdateProcessed(ctx, u.ShopID, u.Source, u.UpdateID, now); err != nil {
 				return err

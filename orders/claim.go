@@ -71,7 +71,7 @@ func (s *Service) NotifyStaff(ctx context.Context, shopID, kind, reason, key str
 		return fmt.Errorf("render notice %s: %w", kind, err)
 	}
 	n := &Notice{ID: id, ShopID: shopID, Kind: kind, Text: text, CreatedAt: s.Now()}
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		if err := tx.InsertNotice(ctx, n); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +39,11 @@ const (
 	// NoticeDisputeDeadline: an open dispute's evidence is due in 7 or 2 days.
 	NoticeDisputeDeadline = "dispute_deadline"
 )
+
+// KindDisputeRefunded tells the customer that the disputed amount was returned to them
+// for the order, once the dispute is lost. Nothing is sent to the customer while a
+// dispute is open: it is between the shop and the bank, and the customer started it.
+const KindDisputeRefunded = "dispute_refunded"
 
 // RefundReasonDisputeLost marks the refund row that records money a lost dispute took
 // back. No refund was sent: the card network returned the money to the customer. It
@@ -138,28 +142,21 @@ func (s *Service) ListDisputes(ctx context.Context, shopID string, f DisputeFilt
 // While any dispute of the order is open or pending, the order's payment status is
 // disputed. A won dispute gives the status back as the amounts say (paid, partially
 // refunded, refunded). A lost one records the disputed amount as gone with a
-// succeeded refund row of reason dispute_lost (see RefundReasonDisputeLost).
+// succeeded refund row of reason dispute_lost (see RefundReasonDisputeLost) and tells
+// the customer (KindDisputeRefunded).
 func (s *Service) applyDispute(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (string, *Order, error) {
 	det := ev.Dispute
 	if det == nil || det.ID == "" || !validDisputeStatus(det.Status) {
 		return OutcomeIgnored, nil, nil
 	}
-	p, err := tx.PaymentByRef(ctx, shop.ID, ev.Gateway, ev.PaymentRef)
-	if errors.Is(err, ErrNotFound) {
-		// A dispute on money chatpay never took: recorded, nothing to do.
-		return OutcomeIgnored, nil, nil
-	} else if err != nil {
-		return "", nil, err
-	}
-	o, err := tx.LockOrder(ctx, shop.ID, p.OrderID)
+	o, p, err := s.paymentForEvent(ctx, tx, shop, ev)
 	if err != nil {
 		return "", nil, err
 	}
-	i := slices.IndexFunc(o.Payments, func(q *Payment) bool { return q.ID == p.ID })
-	if i < 0 {
+	if p == nil {
+		// A dispute on money chatpay never took: recorded, nothing to do.
 		return OutcomeIgnored, o, nil
 	}
-	p = o.Payments[i]
 	all, err := tx.OrderDisputes(ctx, shop.ID, o.ID)
 	if err != nil {
 		return "", nil, err
@@ -216,6 +213,11 @@ func (s *Service) applyDispute(ctx context.Context, tx Tx, shop *Shop, ev *Gatew
 		if err := s.recordDisputeLoss(ctx, tx, o, p, d); err != nil {
 			return "", nil, err
 		}
+		// The customer's bank gave them the money back; they hear it from the shop
+		// too. A dispute is lost once (closed is final), so they hear it once.
+		if err := s.queueMessage(ctx, tx, shop, o, KindDisputeRefunded, MessageData{Amount: d.Amount}); err != nil {
+			return "", nil, err
+		}
 	}
 	before := o.PaymentStatus
 	settleDisputes(o, all)
@@ -258,6 +260,24 @@ func (s *Service) recordDisputeLoss(ctx context.Context, tx Tx, o *Order, p *Pay
 	}
 	p.RefundedAmount += amount
 	return tx.UpdatePayment(ctx, p)
+}
+
+// disputeLosses is what the lost disputes of payment p of order o took back, as
+// recorded by recordDisputeLoss (which records at most what was left of the payment,
+// so this may be more than the refund rows; callers cap by what is left). The caller
+// holds the order's lock.
+func disputeLosses(ctx context.Context, tx Tx, o *Order, p *Payment) (int64, error) {
+	all, err := tx.OrderDisputes(ctx, o.ShopID, o.ID)
+	if err != nil {
+		return 0, err
+	}
+	var lost int64
+	for _, d := range all {
+		if d.PaymentID == p.ID && d.Status == DisputeLost {
+			lost += d.Amount
+		}
+	}
+	return lost, nil
 }
 
 // settleDisputes sets the order's payment status from its disputes: disputed while any
@@ -317,7 +337,7 @@ func (s *Service) RemindDisputes(ctx context.Context) (int, error) {
 			continue // a shop no longer configured
 		}
 		var did bool
-		err = s.store.InTx(ctx, func(tx Tx) error {
+		err = s.inTx(ctx, func(tx Tx) error {
 			did = false
 			o, err := tx.LockOrder(ctx, shop.ID, d.OrderID)
 			if err != nil {

@@ -39,8 +39,12 @@ func ValidLinkToken(s string) bool {
 }
 
 // linkSealer seals tokens with AES-256-GCM; the order ID is the associated data, so a
-// sealed token copied onto another order does not open.
-type linkSealer struct{ aead cipher.AEAD }
+// sealed token copied onto another order does not open. It also holds the key that
+// signs web chat tokens, derived from the same secret (see webchat.go).
+type linkSealer struct {
+	aead    cipher.AEAD
+	chatKey []byte
+}
 
 func newLinkSealer(key []byte) (*linkSealer, error) {
 	if len(key) != LinkKeyLen {
@@ -54,7 +58,11 @@ func newLinkSealer(key []byte) (*linkSealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &linkSealer{aead: aead}, nil
+	chatKey, err := deriveChatKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &linkSealer{aead: aead, chatKey: chatKey}, nil
 }
 
 func (s *linkSealer) seal(orderID, token string) []byte {

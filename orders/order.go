@@ -14,12 +14,20 @@ type Shop struct {
 	// DisplayToman shows IRR amounts as toman (1 toman = 10 rials) on pages and cards.
 	DisplayToman         bool
 	SendPaidConfirmation bool
+	// Messages are the owner's own texts of customer messages in Locale, by kind,
+	// from the dashboard's settings (see ShopSettings); the Renderer sends the
+	// built-in text of a kind without one. Nil when the owner wrote none.
+	Messages map[string]MessageTemplate
 	// Gateways lists the gateway names enabled for the shop, in display order.
 	Gateways []string
 	// StaffChat reports that the shop has a chat where its staff receive notices (a
 	// Telegram operator group). Notices are always stored and listed; only shops with
 	// a staff chat get a job that delivers them there.
 	StaffChat bool
+	// WebChatOrigins are the sites, besides chatpay's own, that may show the shop's
+	// web chat in a frame (its widget on the shop's site): origins as a
+	// Content-Security-Policy names them.
+	WebChatOrigins []string
 }
 
 // Channels a conversation can live on.

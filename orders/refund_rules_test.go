@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/orders"
 )
 
@@ -14,22 +13,14 @@ import (
 // rules, as cmd wires a gateway's capabilities.
 func (b *bundle) withRefundRules(t *testing.T, rules orders.RefundRules) {
 	t.Helper()
-	svc, err := orders.NewService(orders.Config{
-		Shops:     []*orders.Shop{b.a, b.b},
-		Store:     b.store,
-		Renderer:  bot.Renderer{Templates: b.tpl},
-		PublicURL: publicURL + "/",
-		LinkKey:   b.key,
-		Now:       func() time.Time { return b.now },
-		RefundRules: func(shopID, gateway string) orders.RefundRules {
+	b.svc = b.service(t, b.key, func(c *orders.Config) {
+		c.RefundRules = func(shopID, gateway string) orders.RefundRules {
 			if shopID != shopA || gateway != sandbox {
 				t.Errorf("refund rules asked for %s/%s, want %s/%s", shopID, gateway, shopA, sandbox)
 			}
 			return rules
-		},
+		}
 	})
-	require.NoError(t, err)
-	b.svc = svc
 }
 
 // requireRefused checks that a refund was refused as a conflict naming rule, and that

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// ErrReportTooLarge is Report's answer for a range holding more than
+// MaxReportPayments payments, so that callers can tell it from a malformed request.
+var ErrReportTooLarge = Invalidf("to", "the range holds more than %d payments; ask for a shorter range", MaxReportPayments)
+
 // MaxReportPayments bounds the payments one report reads. A range holding more is
 // refused rather than summed in part: totals over a silently cut list would look
 // right and be wrong, so the caller is asked for a shorter range instead.
@@ -20,11 +24,16 @@ type ReportPayment struct {
 	Payment
 	OrderCode    string
 	CustomerName string
-	// OrderPaymentStatus is the order's payment status (paid, refunded, …): a
-	// Payment's own Status is always "succeeded", so the order's says more.
+	// OrderPaymentStatus is the order's payment status (paid, refunded, …), which
+	// says more than the payment's own Status (succeeded, or a hold's authorized,
+	// capturing, voiding, voided).
 	OrderPaymentStatus string
 	OrderCreatedAt     time.Time
 	Metadata           map[string]string
+	// LinkSentAt is when the order's card, with its Pay now link, was first delivered
+	// to the customer's chat; nil when no card was delivered (an order made without a
+	// conversation, whose link the shop passed on itself).
+	LinkSentAt *time.Time
 }
 
 // AttemptCount is how many of a shop's attempts have one status and failure reason.
@@ -41,10 +50,25 @@ type ReportTotal struct {
 	Currency string
 	// Missing marks the bucket of orders without the grouped metadata key, kept apart
 	// from orders whose value is "".
-	Missing  bool
-	Count    int
+	Missing bool
+	Count   int
+	// Amount is money taken: captured payments. Held is money a gateway holds but has
+	// not captured (an authorised payment, or one being captured or released), which
+	// may still never be taken, so it is never added to Amount.
 	Amount   int64
+	Held     int64
 	Refunded int64
+}
+
+// add counts p in t: its amount as taken or as held, by the payment's status.
+func (t *ReportTotal) add(p *ReportPayment) {
+	t.Count++
+	if held(&p.Payment) {
+		t.Held += p.Amount
+	} else {
+		t.Amount += p.Amount
+	}
+	t.Refunded += p.RefundedAmount
 }
 
 // ReasonCount is how many failed attempts gave one failure reason.
@@ -76,9 +100,14 @@ type PaymentsReport struct {
 	Attempts     int64
 	PaidAttempts int64
 	SuccessRate  float64
-	// MedianTimeToPaid is the median time from an order's creation to its payment,
-	// over the range's non-duplicate payments; nil when there are none.
+	// MedianTimeToPaid and P90TimeToPaid are the median and the 90th percentile of
+	// the time from the payment link being sent to the payment, over the range's
+	// non-duplicate payments; nil when there are none. The link counts as sent when
+	// the order card was first delivered (ReportPayment.LinkSentAt), or when the order
+	// was created if no card was delivered before the payment: the shop then handed
+	// the link over itself, and creation is the earliest it can have.
 	MedianTimeToPaid *time.Duration
+	P90TimeToPaid    *time.Duration
 	// FailureReasons counts failed attempts by reason, most frequent first.
 	FailureReasons []ReasonCount
 }
@@ -97,7 +126,7 @@ func (s *Service) Report(ctx context.Context, shopID string, from, to time.Time,
 		return nil, err
 	}
 	if len(pays) > MaxReportPayments {
-		return nil, Invalidf("to", "the range holds more than %d payments; ask for a shorter range", MaxReportPayments)
+		return nil, ErrReportTooLarge
 	}
 	counts, err := s.store.AttemptCounts(ctx, shopID, from, to)
 	if err != nil {
@@ -116,10 +145,11 @@ func (s *Service) Report(ctx context.Context, shopID string, from, to time.Time,
 	var waits []time.Duration
 	for _, p := range pays {
 		if !p.Duplicate {
-			waits = append(waits, p.CreatedAt.Sub(p.OrderCreatedAt))
+			waits = append(waits, p.CreatedAt.Sub(p.linkSent()))
 		}
 	}
 	r.MedianTimeToPaid = median(waits)
+	r.P90TimeToPaid = percentile(waits, 90)
 
 	reasons := map[string]int64{}
 	for _, c := range counts {
@@ -158,9 +188,7 @@ func totals(pays []*ReportPayment, key func(*ReportPayment) (string, bool)) []Re
 			t = &ReportTotal{Key: k, Currency: p.Currency, Missing: missing}
 			sums[b] = t
 		}
-		t.Count++
-		t.Amount += p.Amount
-		t.Refunded += p.RefundedAmount
+		t.add(p)
 	}
 	out := make([]ReportTotal, 0, len(sums))
 	for _, t := range sums {
@@ -176,6 +204,29 @@ func totals(pays []*ReportPayment, key func(*ReportPayment) (string, bool)) []Re
 		return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Currency, b.Currency))
 	})
 	return out
+}
+
+// linkSent is when the payment's link reached the customer: the order card's first
+// delivery, or the order's creation when no card was delivered before the payment
+// (see PaymentsReport.MedianTimeToPaid).
+func (p *ReportPayment) linkSent() time.Time {
+	if p.LinkSentAt != nil && !p.LinkSentAt.After(p.CreatedAt) && !p.LinkSentAt.Before(p.OrderCreatedAt) {
+		return *p.LinkSentAt
+	}
+	return p.OrderCreatedAt
+}
+
+// percentile returns the pth percentile of ds by the nearest-rank method (the
+// smallest value at least p percent of ds are no greater than), nil for none. It
+// sorts ds.
+func percentile(ds []time.Duration, p int) *time.Duration {
+	if len(ds) == 0 {
+		return nil
+	}
+	slices.Sort(ds)
+	rank := (p*len(ds) + 99) / 100 // ceil(p/100 * n), at least 1 for p > 0
+	v := ds[min(max(rank, 1), len(ds))-1]
+	return &v
 }
 
 // median returns the median of ds (the mean of the middle two for an even count), nil
@@ -214,4 +265,88 @@ func FormatMajor(amount int64, currency string) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// Period units of PaymentsReport.Periods.
+const (
+	PeriodDay   = "day"
+	PeriodMonth = "month"
+	PeriodYear  = "year"
+)
+
+// maxPeriods bounds how many periods Periods lays out over an empty stretch: a range
+// of centuries asked of the API is cut down to the years that have payments.
+const maxPeriods = 400
+
+// Periods sums the report's payments per calendar period in UTC and per currency:
+// days for a range of up to 92 days, months for up to 5 years, years beyond that.
+// Every period of the range is there for each currency that has payments, with zeros
+// where nothing was paid, so that a chart shows the quiet days too; when that would be
+// more than 400 periods, only those from the first payment's to the last one's are.
+// Totals are sorted by currency, then oldest first; Key is the period's start as
+// "2026-11-03", "2026-11" or "2026".
+func (r *PaymentsReport) Periods() (unit string, out []ReportTotal) {
+	span := r.To.Sub(r.From)
+	var (
+		start func(time.Time) time.Time
+		next  func(time.Time) time.Time
+		key   func(time.Time) string
+	)
+	switch {
+	case span <= 92*24*time.Hour:
+		unit = PeriodDay
+		start = func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+		next = func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
+		key = func(t time.Time) string { return t.Format(time.DateOnly) }
+	case span <= 5*366*24*time.Hour:
+		unit = PeriodMonth
+		start = func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
+		next = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+		key = func(t time.Time) string { return t.Format("2006-01") }
+	default:
+		unit = PeriodYear
+		start = func(t time.Time) time.Time { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC) }
+		next = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
+		key = func(t time.Time) string { return t.Format("2006") }
+	}
+	if len(r.Payments) == 0 {
+		return unit, nil
+	}
+
+	type bucket struct{ key, currency string }
+	sums := map[bucket]*ReportTotal{}
+	var currencies []string
+	for _, p := range r.Payments {
+		b := bucket{key(start(p.CreatedAt.UTC())), p.Currency}
+		t := sums[b]
+		if t == nil {
+			t = &ReportTotal{Key: b.key, Currency: p.Currency}
+			sums[b] = t
+			if !slices.Contains(currencies, p.Currency) {
+				currencies = append(currencies, p.Currency)
+			}
+		}
+		t.add(p)
+	}
+	slices.Sort(currencies)
+
+	first, last := start(r.From.UTC()), r.To.UTC()
+	n := 0
+	for t := first; t.Before(last) && n <= maxPeriods; t = next(t) {
+		n++
+	}
+	if n > maxPeriods {
+		// Payments are oldest first.
+		first, last = start(r.Payments[0].CreatedAt.UTC()), next(start(r.Payments[len(r.Payments)-1].CreatedAt.UTC()))
+	}
+	for _, cur := range currencies {
+		for t := first; t.Before(last); t = next(t) {
+			if s := sums[bucket{key(t), cur}]; s != nil {
+				out = append(out, *s)
+			} else {
+				out = append(out, ReportTotal{Key: key(t), Currency: cur})
+			}
+		}
+	}
+	return unit, out
 }

@@ -71,6 +71,9 @@ type Config struct {
 	// authorised payments, which CapturePayment enforces like RefundRules. Nil allows
 	// full and partial captures.
 	CaptureRules func(shopID, gateway string) CaptureRules
+	// Changes, when set, is told about every committed change people may be watching
+	// (the dashboard, the web chat). Nil tells no one.
+	Changes ChangePublisher
 }
 
 // RefundRules are what a payment's gateway allows for refunds.
@@ -95,7 +98,7 @@ const (
 type Service struct {
 	store     Store
 	renderer  Renderer
-	shops     map[string]*Shop
+	shops     *shopSet // configured, with the owners' settings laid over them (settings.go)
 	publicURL string
 	sealer    *linkSealer
 	now       func() time.Time
@@ -103,6 +106,7 @@ type Service struct {
 	chatOf    func(string, []byte) string
 	rules     func(string, string) RefundRules
 	captures  func(string, string) CaptureRules
+	changes   ChangePublisher
 }
 
 // NewService returns a Service.
@@ -118,16 +122,14 @@ func NewService(cfg Config) (*Service, error) {
 		chatOf:    cfg.ChatOfUpdate,
 		rules:     cfg.RefundRules,
 		captures:  cfg.CaptureRules,
-		shops:     make(map[string]*Shop, len(cfg.Shops)),
+		changes:   cfg.Changes,
+		shops:     newShopSet(cfg.Shops, cfg.Renderer),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		sealer:    sealer,
 		now:       cfg.Now,
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	for _, sh := range cfg.Shops {
-		s.shops[sh.ID] = sh
 	}
 	return s, nil
 }
@@ -141,23 +143,18 @@ func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microseco
 // NewID returns a new time-ordered identifier (UUIDv7).
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// Shop returns a configured shop.
+// Shop returns a configured shop, with its owner's settings laid over it. It reads
+// memory only. The shop is shared: callers must not change it.
 func (s *Service) Shop(id string) (*Shop, error) {
-	sh, ok := s.shops[id]
+	sh, ok := s.shops.get(id)
 	if !ok {
 		return nil, Errorf(ENOTFOUND, "Shop %q not found.", id)
 	}
 	return sh, nil
 }
 
-// Shops returns every configured shop.
-func (s *Service) Shops() []*Shop {
-	out := make([]*Shop, 0, len(s.shops))
-	for _, sh := range s.shops {
-		out = append(out, sh)
-	}
-	return out
-}
+// Shops returns every configured shop, as Shop does, in the configuration's order.
+func (s *Service) Shops() []*Shop { return s.shops.all() }
 
 // LinkURL returns the public URL of an order's payment link, "" if it has none.
 func (s *Service) LinkURL(o *Order) (string, error) {
@@ -354,7 +351,7 @@ func (s *Service) CreateOrder(ctx context.Context, shopID string, in CreateOrder
 			Token:       tok,
 		}
 	}
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		code, err := tx.NextOrderCode(ctx, shop.ID)
 		if err != nil {
 			return err
@@ -439,6 +436,17 @@ func (s *Service) ListOrders(ctx context.Context, shopID string, f OrderFilter) 
 			return nil, Invalidf(MetadataParam(k), "must be valid text of at most %d characters", maxMetadataValue)
 		}
 	}
+	switch f.Channel {
+	case "", ChannelWebchat, ChannelTelegram, ChannelMessenger, ChannelNone:
+	default:
+		return nil, Invalidf("channel", "must be webchat, telegram, messenger or none, not %q", f.Channel)
+	}
+	if !f.CreatedFrom.IsZero() && !f.CreatedBefore.IsZero() && !f.CreatedFrom.Before(f.CreatedBefore) {
+		return nil, Invalidf("to", "must be after from")
+	}
+	if f.Query = strings.TrimSpace(f.Query); utf8.RuneCountInString(f.Query) > MaxSearchQuery || !utf8.ValidString(f.Query) {
+		return nil, Invalidf("q", "must be valid text of at most %d characters", MaxSearchQuery)
+	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -476,7 +484,7 @@ func (s *Service) update(ctx context.Context, shopID, id string, fn func(tx Tx, 
 		return nil, err
 	}
 	var out *Order
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		o, err := tx.LockOrder(ctx, shopID, id)
 		if err != nil {
 			return notFound(err, "Order %s not found.", id)
@@ -498,7 +506,10 @@ func (s *Service) update(ctx context.Context, shopID, id string, fn func(tx Tx, 
 }
 
 // CancelOrder cancels an order before it ships. The payment link stops working, the
-// customer is told, and any money already paid is refunded.
+// customer is told, any money already paid is refunded, and a payment that is only
+// authorised is released (voided) at the gateway: nothing was taken, so nothing is
+// refunded. The order's payment status stays authorised until the gateway confirms
+// the release (CompleteVoid, or its webhook), and is unpaid from then on.
 func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, error) {
 	return s.update(ctx, shopID, id, func(tx Tx, shop *Shop, o *Order) error {
 		switch o.Status {
@@ -513,15 +524,21 @@ func (s *Service) CancelOrder(ctx context.Context, shopID, id string) (*Order, e
 			// would return it twice.
 			return Errorf(ECONFLICT, "Order %s has a disputed payment; settle the dispute before cancelling.", o.Code)
 		}
-		if o.PaymentStatus == PaymentAuthorized {
-			// Cancelling refunds the payment, and a hold has nothing captured to
-			// refund; chatpay cannot release a hold yet.
-			return Errorf(ECONFLICT, "Order %s's payment is only authorised; release the hold in the gateway's dashboard, or capture it, before cancelling.", o.Code)
+		if slices.ContainsFunc(o.Payments, func(p *Payment) bool { return p.Status == PaymentStatusCapturing }) {
+			// The gateway may be taking the money right now: whether to release or to
+			// refund is known only once the capture is done.
+			return Errorf(ECONFLICT, "Order %s's payment is being captured; cancel the order once the capture is done, which refunds it.", o.Code)
 		}
 		o.Status = StatusCancelled
 		for _, p := range o.Payments {
 			if p.Duplicate {
-				continue // refunded on arrival
+				continue // refunded or released on arrival
+			}
+			if p.Status == PaymentStatusAuthorized {
+				if err := s.startVoid(ctx, tx, o, p); err != nil {
+					return err
+				}
+				continue
 			}
 			refunded, err := tx.RefundsTotal(ctx, shopID, p.ID)
 			if err != nil {
@@ -912,10 +929,19 @@ func (s *Service) applyRefunded(ctx context.Context, tx Tx, shop *Shop, ev *Gate
 	if err != nil {
 		return "", nil, err
 	}
-	// A gateway never refunds more than it took; the cap keeps a wrong total from
+	// The gateway's total counts refunds only, not what a lost dispute took back,
+	// which chatpay also records as a refund (RefundReasonDisputeLost): without
+	// taking those out, a refund reported after a lost dispute (events arrive in any
+	// order) would look known already and be lost.
+	lost, err := disputeLosses(ctx, tx, o, p)
+	if err != nil {
+		return "", nil, err
+	}
+	// A gateway never refunds more than it took; the caps keep a wrong total from
 	// making the payment look refunded beyond its amount.
 	total := min(ev.Amount, p.Amount)
-	if total <= known {
+	add := min(total-max(known-lost, 0), p.Amount-known)
+	if add <= 0 {
 		return OutcomeIgnored, o, nil
 	}
 	now := s.Now()
@@ -924,7 +950,7 @@ func (s *Service) applyRefunded(ctx context.Context, tx Tx, shop *Shop, ev *Gate
 		ShopID:    shop.ID,
 		OrderID:   o.ID,
 		PaymentID: p.ID,
-		Amount:    total - known,
+		Amount:    add,
 		Currency:  p.Currency,
 		// Already done at the gateway: no ProcessRefund job ever sends this key; it
 		// only has to be unique like every refund's (Postgres enforces it).
@@ -1003,7 +1029,7 @@ func (s *Service) StartAttempt(ctx context.Context, token, gateway string) (*Att
 
 // AttachSession records the gateway session created for an attempt.
 func (s *Service) AttachSession(ctx context.Context, a *Attempt, sessionID string) error {
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		cur, err := tx.LockAttempt(ctx, a.ShopID, a.ID)
 		if err != nil {
 			return err
@@ -1129,7 +1155,7 @@ func (s *Service) ApplyEvents(ctx context.Context, evs []*GatewayEvent) (res []*
 			}
 			it.ev.Outcome = ""
 		}
-		return s.store.InTx(ctx, func(tx Tx) error {
+		return s.inTx(ctx, func(tx Tx) error {
 			batch := make([]*GatewayEvent, len(items))
 			for k, it := range items {
 				batch[k] = it.ev
@@ -1183,6 +1209,12 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 		return outcome, o, false, err
 	case EventDisputeOpened, EventDisputeUpdated, EventDisputeClosed:
 		outcome, o, err = s.applyDispute(ctx, tx, shop, ev)
+		return outcome, o, false, err
+	case EventCaptured:
+		outcome, o, err = s.applyCaptured(ctx, tx, shop, ev)
+		return outcome, o, false, err
+	case EventVoided:
+		outcome, o, err = s.applyVoided(ctx, tx, shop, ev)
 		return outcome, o, false, err
 	default:
 		// Gateways send many event types; we record them all but act on these four.
@@ -1258,8 +1290,14 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 		}
 		o.Payments = append(o.Payments, p)
 		if p.Duplicate {
-			// The order was already paid (or cancelled meanwhile): give the money back.
-			if _, err := s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate, ""); err != nil {
+			// The order was already paid (or cancelled meanwhile): give the money back,
+			// or release it when it is only held (a hold cannot be refunded).
+			if p.Status == PaymentStatusAuthorized {
+				err = s.startVoid(ctx, tx, o, p)
+			} else {
+				_, err = s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate, "")
+			}
+			if err != nil {
 				return "", nil, false, err
 			}
 			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, NoticeDuplicatePayment, MessageData{Amount: p.Amount})
@@ -1277,13 +1315,23 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 				return "", nil, false, err
 			}
 		}
+		// Money only held is not "paid": the customer hears it is authorised (and,
+		// once captured, that they were charged), staff that it waits for a capture.
+		onHold := p.Status == PaymentStatusAuthorized
 		if shop.SendPaidConfirmation {
-			if err := s.queueMessage(ctx, tx, shop, o, KindPaidConfirmation, MessageData{Amount: p.Amount}); err != nil {
+			kind := KindPaidConfirmation
+			if onHold {
+				kind = KindAuthorized
+			}
+			if err := s.queueMessage(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount}); err != nil {
 				return "", nil, false, err
 			}
 		}
 		kind := NoticePaid
-		if o.ShipOnPayment {
+		switch {
+		case onHold:
+			kind = NoticeAuthorized
+		case o.ShipOnPayment:
 			kind = NoticeReadyToShip
 		}
 		return OutcomeApplied, o, true, s.notify(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount})
@@ -1313,7 +1361,7 @@ func (s *Service) RecordChatUpdates(ctx context.Context, shopID, source string, 
 		}
 	}
 	var n int
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		n = 0
 		if len(ups) > 0 {
 			fresh, err := tx.InsertChatUpdates(ctx, ups)
@@ -1353,7 +1401,7 @@ func (s *Service) RecordDelivery(ctx context.Context, shopID, messageID string, 
 	if err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		m, err := s.store.Message(ctx, shopID, messageID)
 		if err != nil {
 			return err

@@ -69,17 +69,22 @@ func setup(t *testing.T) *bundle {
 	return b
 }
 
-// service returns another Service over the same store and shops, sealing links with key.
-func (b *bundle) service(t *testing.T, key []byte) *orders.Service {
+// service returns another Service over the same store and shops, sealing links with key,
+// its configuration changed by edits.
+func (b *bundle) service(t *testing.T, key []byte, edits ...func(*orders.Config)) *orders.Service {
 	t.Helper()
-	svc, err := orders.NewService(orders.Config{
+	cfg := orders.Config{
 		Shops:     []*orders.Shop{b.a, b.b},
 		Store:     b.store,
 		Renderer:  bot.Renderer{Templates: b.tpl},
 		PublicURL: publicURL + "/",
 		LinkKey:   key,
 		Now:       func() time.Time { return b.now },
-	})
+	}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
+	svc, err := orders.NewService(cfg)
 	require.NoError(t, err)
 	return svc
 }

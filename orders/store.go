@@ -43,6 +43,18 @@ type Store interface {
 	QueuedBefore(ctx context.Context, m *Message) (bool, error)
 	// OrderMessages returns every message about an order, oldest first.
 	OrderMessages(ctx context.Context, shopID, orderID string) ([]*Message, error)
+	// ListConversations returns the shop's conversations by their latest activity,
+	// newest first (LastActivityAt, then ID, both descending), each with its newest
+	// message in or out (nil when none); filtered by f.Channel, after f.Before, at
+	// most f.Limit.
+	ListConversations(ctx context.Context, shopID string, f ConversationFilter) ([]*ConversationSummary, error)
+	// ConversationMessages returns the conversation's latest f.Limit messages in and
+	// out (not those to the staff topic) before f.Before, by CreatedAt then ID, and
+	// returns them oldest first.
+	ConversationMessages(ctx context.Context, shopID, conversationID string, f MessageFilter) ([]*Message, error)
+	// ConversationOrders returns the orders of a conversation, newest first, at most
+	// limit.
+	ConversationOrders(ctx context.Context, shopID, conversationID string, limit int) ([]*Order, error)
 	Notices(ctx context.Context, shopID string, limit int) ([]*Notice, error)
 	Notice(ctx context.Context, shopID, id string) (*Notice, error)
 	// LatestAttempt returns the order's newest attempt, ErrNotFound if it has none.
@@ -86,6 +98,13 @@ type Store interface {
 	ChatUpdateToHandle(ctx context.Context, shopID, source string, updateID int64) (u *ChatUpdate, waiting bool, err error)
 	// ChatOffset returns where long polling of source resumes, 0 when it never ran.
 	ChatOffset(ctx context.Context, shopID, source string) (int64, error)
+
+	// ShopSettings returns what the shop's owner saved in the dashboard's settings,
+	// ErrNotFound when nothing was ever saved.
+	ShopSettings(ctx context.Context, shopID string) (*ShopSettings, error)
+	// AllShopSettings returns every shop's saved settings, across shops: the Service
+	// lays them over the configured shops at start and on every reload.
+	AllShopSettings(ctx context.Context) ([]*ShopSettings, error)
 
 	// Secret returns the instance secret with this name, creating it with gen() on
 	// first use. It keeps generated keys (the demo shop's API key, the link key) stable
@@ -181,6 +200,11 @@ type Tx interface {
 	// moves forward: a smaller one than recorded changes nothing.
 	SetChatOffset(ctx context.Context, shopID, source string, next int64) error
 
+	// SaveShopSettings writes st if the stored settings' version is still st.Version
+	// (0: none saved yet), then sets st.Version to the new version, one more. It
+	// returns ErrConflict otherwise, and writes nothing.
+	SaveShopSettings(ctx context.Context, st *ShopSettings) error
+
 	// Enqueue inserts background jobs in this transaction (River InsertManyTx), so they
 	// run if and only if the transaction commits.
 	Enqueue(ctx context.Context, jobs ...Job) error
@@ -193,7 +217,21 @@ type OrderFilter struct {
 	// Metadata selects orders whose metadata has every one of these keys with exactly
 	// that value (an order without the key does not match, whatever the value).
 	Metadata map[string]string
+	// Channel is the customer's channel: webchat, telegram, messenger, or
+	// ChannelNone for orders without a conversation.
+	Channel string
+	// CreatedFrom and CreatedBefore keep the orders created at or after CreatedFrom
+	// and before CreatedBefore (zero: unbounded). With either set and no Query, the
+	// orders come newest first by CreatedAt (then ID), which is their ID order for
+	// every order chatpay makes (its IDs are UUIDv7 taken as the order is created),
+	// and BeforeID pages in that order.
+	CreatedFrom, CreatedBefore time.Time
+	// Query searches by code, customer name or phone; see ParseSearch.
+	Query string
 	// BeforeID pages: only orders with an ID below it (older) are returned.
 	BeforeID string
 	Limit    int
 }
+
+// ChannelNone filters orders whose customer has no conversation (OrderFilter.Channel).
+const ChannelNone = "none"

@@ -57,5 +57,14 @@
 //   - Event envelope {object:"event", id, key, created_at, data:{object, id, ...}}: from
 //     Omise's documented event payloads (docs.omise.co/api-webhooks examples); the keys
 //     handled are charge.complete, charge.capture, charge.reverse, refund.create,
-//     dispute.create, dispute.update and dispute.close.
+//     dispute.create, dispute.update and dispute.close. Any other key is recorded
+//     and acknowledged without being fetched.
+//
+// # What the gateway does with them
+//
+// A charge is a session and, once paid, the payment's reference. charge.capture
+// becomes orders.EventCaptured with the captured amount and charge.reverse
+// orders.EventVoided, so a capture or release made in Omise's dashboard reaches the
+// order; Gateway.Capture and Gateway.Void make them from chatpay (Void reverses the
+// charge, and a charge already reversed counts as released).
 package omise

@@ -16,11 +16,15 @@ import (
 const Name = "omise"
 
 // Event types ResolveEvent reports beyond orders.EventSucceeded, EventFailed and
-// EventPending. EventRefunded is the domain's own; the others are for what
-// orders.GatewayEvent cannot express yet, and the domain records them and acts on none.
+// EventPending. All are the domain's own, which the service applies.
 const (
-	EventCaptured = "omise.captured" // CapturedAmount was captured
-	EventReversed = "omise.reversed" // the authorisation was released
+	// EventCaptured: the charge's authorisation was captured (charge.capture). Amount
+	// and CapturedAmount are what was captured; PaymentRef is the charge.
+	EventCaptured = orders.EventCaptured
+	// EventReversed: the authorisation was released without a capture
+	// (charge.reverse, or any event of a charge found reversed); PaymentRef is the
+	// charge. It is the domain's orders.EventVoided.
+	EventReversed = orders.EventVoided
 	// EventRefunded: RefundID was created for RefundAmount. Amount is the charge's
 	// refunded total (RefundedTotal), as orders.EventRefunded wants.
 	EventRefunded = orders.EventRefunded
@@ -283,6 +287,53 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (*gatew
 	return &gateway.RefundResult{ID: r.ID}, nil
 }
 
+// The Gateway releases pre-authorised charges.
+var _ gateway.Voider = (*Gateway)(nil)
+
+// Void reverses an authorised, uncaptured charge (POST /charges/{id}/reverse), which
+// releases the hold on the customer's card. Omise documents no idempotency key for a
+// reversal, and none is needed: the charge is read first, and one that is already
+// reversed is released (a retry after a lost answer, or a reversal in the dashboard),
+// while one that is captured, failed or expired cannot be. A reversal Omise refuses
+// is read again, in case it raced with another one.
+func (g *Gateway) Void(ctx context.Context, req gateway.VoidRequest) error {
+	if req.PaymentRef == "" {
+		return orders.Invalidf("payment_ref", "is required")
+	}
+	ch, err := g.cfg.Client.RetrieveCharge(ctx, req.PaymentRef)
+	if err != nil {
+		return notFoundError(err)
+	}
+	if released(ch) {
+		return nil
+	}
+	if !ch.Capturable {
+		return orders.Errorf(orders.ECONFLICT, "Charge %s is %s and cannot be released.", ch.ID, ch.Status)
+	}
+	_, err = g.cfg.Client.ReverseCharge(ctx, ch.ID)
+	var oe *Error
+	if errors.As(err, &oe) && !oe.Temporary() {
+		if again, rerr := g.cfg.Client.RetrieveCharge(ctx, ch.ID); rerr == nil && released(again) {
+			return nil
+		}
+		return orders.Errorf(orders.ECONFLICT, "Omise: reverse charge: %s", oe.Message)
+	}
+	return err
+}
+
+// released reports a charge whose authorisation was released.
+func released(ch *Charge) bool { return ch.Reversed || ch.Status == ChargeReversed }
+
+// notFoundError turns Omise's 404 into orders' not-found error: asking again cannot
+// help.
+func notFoundError(err error) error {
+	var oe *Error
+	if errors.As(err, &oe) && oe.Status == http.StatusNotFound {
+		return orders.Errorf(orders.ENOTFOUND, "Omise: %s", oe.Message)
+	}
+	return err
+}
+
 // The Gateway captures pre-authorised charges.
 var _ gateway.Capturer = (*Gateway)(nil)
 
@@ -390,9 +441,9 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 		fromCharge(ch)
 		switch {
 		case ev.Key == KeyChargeCapture && ch.Status == ChargeSuccessful:
-			out.Type, out.PaymentRef = EventCaptured, ch.ID
+			out.Type, out.PaymentRef, out.Amount = EventCaptured, ch.ID, ch.captured()
 		case ev.Key == KeyChargeReverse || ch.Status == ChargeReversed:
-			out.Type, out.Reason = EventReversed, "reversed"
+			out.Type, out.PaymentRef, out.Reason = EventReversed, ch.ID, "reversed"
 		default:
 			// charge.complete, or a capture whose charge is not successful (yet): the
 			// fetched status decides, as for reconciliation.
@@ -457,6 +508,13 @@ func (g *Gateway) Resolve(ctx context.Context, ev *orders.GatewayEvent) (*orders
 		return nil, err
 	}
 	resolved, err := g.ResolveEvent(ctx, parsed)
+	if errors.Is(err, ErrUnsupportedEvent) {
+		// Omise delivers every event of the account (customers, transfers, schedules)
+		// to the endpoint. One chatpay does not act on is recorded as it came, with
+		// its unresolved type that the service ignores, and acknowledged: refusing it
+		// would only make Omise deliver it again until it gives up.
+		return ev, nil
+	}
 	if err != nil {
 		return nil, err
 	}

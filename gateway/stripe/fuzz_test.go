@@ -34,6 +34,10 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add("t=1", []byte(`{"object":"event","id":"evt_1","type":"charge.dispute.created","data":{"object":{"id":"dp_1","amount":-5}}}`), true)
 	f.Add("t=1", []byte(`{"object":"event","id":"evt_1","type":"checkout.session.completed","data":{"object":{"id":"cs_1","payment_intent":{"id":"pi_1"},"currency":"idr","amount_total":150}}}`), true)
 	f.Add("t=1", []byte(`{"object":"event","id":"evt_1","type":"charge.refunded","data":{"object":"ch_1"}}`), true)
+	f.Add("", []byte(paymentIntentCanceledEvent), true)
+	f.Add("", []byte(chargeCapturedEvent), true)
+	f.Add("t=1", []byte(`{"object":"event","id":"evt_1","type":"charge.captured","data":{"object":{"id":"ch_1","amount_captured":-1}}}`), true)
+	f.Add("t=1", []byte(`{"object":"event","id":"evt_1","type":"payment_intent.canceled","data":{"object":{"id":"pi_1","cancellation_reason":7}}}`), true)
 	g, err := New(Config{SecretKey: "sk_test_1", WebhookSecrets: []string{secretNew, secretOld}, APIURL: "http://127.0.0.1:1"})
 	if err != nil {
 		f.Fatal(err)
@@ -64,6 +68,10 @@ func FuzzParseWebhook(f *testing.F) {
 		case orders.EventSucceeded, orders.EventFailed, orders.EventPending:
 			if ev.SessionID == "" {
 				t.Fatalf("%s event without a session: %+v", ev.Type, ev)
+			}
+		case orders.EventCaptured, orders.EventVoided, orders.EventRefunded:
+			if ev.PaymentRef == "" {
+				t.Fatalf("%s event without a payment: %+v", ev.Type, ev)
 			}
 		}
 		if ev.Amount < 0 {

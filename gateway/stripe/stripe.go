@@ -1,7 +1,3 @@
-// Package stripe is chatpay's Stripe gateway: Checkout Sessions for payment attempts,
-// refunds on their PaymentIntents, and signed webhooks normalised to orders.GatewayEvent.
-// It talks to Stripe only through stripe-go's client (stripego.Client), so that request
-// encoding, retries, idempotency headers and API versioning are Stripe's own.
 package stripe
 
 import (
@@ -409,6 +405,44 @@ func (g *Gateway) Capture(ctx context.Context, req gateway.CaptureRequest) (*gat
 		captured = amount
 	}
 	return &gateway.CaptureResult{ID: pi.ID, Amount: cur.fromStripe(captured)}, nil
+}
+
+// The Gateway releases payments that Checkout only authorised (ManualCapture).
+var _ gateway.Voider = (*Gateway)(nil)
+
+// voidIdempotencyKey namespaces the caller's key like refundIdempotencyKey.
+func voidIdempotencyKey(key string) string { return "chatpay-void-" + key }
+
+// Void cancels an authorised PaymentIntent, which releases the hold on the customer's
+// card (https://docs.stripe.com/api/payment_intents/cancel). Stripe refuses to cancel
+// an intent that is already cancelled or that succeeded, with a 400 whose code alone
+// does not say which; the intent's status then decides: cancelled is success (a retry
+// after a lost answer, or a release in the dashboard), anything else a conflict.
+func (g *Gateway) Void(ctx context.Context, req gateway.VoidRequest) error {
+	if req.PaymentRef == "" {
+		return orders.Invalidf("payment_ref", "is required")
+	}
+	if req.IdempotencyKey == "" || len(req.IdempotencyKey) > 200 {
+		return orders.Invalidf("idempotency_key", "is required and at most 200 bytes")
+	}
+	params := &stripego.PaymentIntentCancelParams{}
+	params.SetIdempotencyKey(voidIdempotencyKey(req.IdempotencyKey))
+	_, err := g.client.V1PaymentIntents.Cancel(ctx, req.PaymentRef, params)
+	if err == nil {
+		return nil
+	}
+	var se *stripego.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusBadRequest || se.Code == stripego.ErrorCodeResourceMissing {
+		return apiError("cancel payment intent", err)
+	}
+	pi, rerr := g.client.V1PaymentIntents.Retrieve(ctx, req.PaymentRef, nil)
+	if rerr != nil {
+		return apiError("retrieve payment intent", rerr)
+	}
+	if pi.Status == stripego.PaymentIntentStatusCanceled {
+		return nil
+	}
+	return orders.Errorf(orders.ECONFLICT, "Stripe: payment intent %s is %s and cannot be released: %s", pi.ID, pi.Status, se.Msg)
 }
 
 // The Gateway expires the sessions of cancelled orders' attempts.

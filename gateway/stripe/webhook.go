@@ -64,7 +64,7 @@ const (
 // normalisedTypes are the types normalise assigns; no passed-through type may equal one.
 var normalisedTypes = map[string]bool{
 	orders.EventSucceeded: true, orders.EventFailed: true, orders.EventPending: true,
-	orders.EventRefunded: true, TypeDisputeCreated: true, TypeDisputeUpdated: true, TypeDisputeClosed: true,
+	orders.EventRefunded: true, orders.EventCaptured: true, orders.EventVoided: true, TypeDisputeCreated: true, TypeDisputeUpdated: true, TypeDisputeClosed: true,
 	TypePaymentAttemptFailed: true, TypeForeignSession: true,
 }
 
@@ -87,6 +87,8 @@ const (
 	stripeSessionAsyncFailed        = "checkout.session.async_payment_failed"
 	stripeSessionExpired            = "checkout.session.expired"
 	stripePaymentIntentFailed       = "payment_intent.payment_failed"
+	stripePaymentIntentCanceled     = "payment_intent.canceled"
+	stripeChargeCaptured            = "charge.captured"
 	stripeChargeRefunded            = "charge.refunded"
 	stripeChargeDisputeCreated      = "charge.dispute.created"
 	stripeChargeDisputeUpdated      = "charge.dispute.updated"
@@ -209,6 +211,10 @@ func normalise(e *stripego.Event, body []byte) (*orders.GatewayEvent, error) {
 		err = sessionEvent(ev, string(e.Type), e.Data.Raw)
 	case stripePaymentIntentFailed:
 		err = paymentIntentFailed(ev, e.Data.Raw)
+	case stripePaymentIntentCanceled:
+		err = paymentIntentCanceled(ev, e.Data.Raw)
+	case stripeChargeCaptured:
+		err = chargeCaptured(ev, e.Data.Raw)
 	case stripeChargeRefunded:
 		var r *Refund
 		if r, err = decodeRefund(e.Data.Raw); err == nil {
@@ -323,6 +329,55 @@ func paymentIntentFailed(ev *orders.GatewayEvent, raw json.RawMessage) error {
 	return nil
 }
 
+// paymentIntentCanceled maps payment_intent.canceled to orders.EventVoided: an intent
+// whose authorisation was released, by chatpay (Void), in the dashboard, or by Stripe
+// when it expired (cancellation_reason "automatic" or "expired"). Intents of
+// abandoned Checkout Sessions are cancelled too; they name no payment chatpay
+// recorded, and the service ignores them.
+func paymentIntentCanceled(ev *orders.GatewayEvent, raw json.RawMessage) error {
+	var pi stripego.PaymentIntent
+	if err := json.Unmarshal(raw, &pi); err != nil {
+		return malformed("payment intent: %v", err)
+	}
+	if pi.ID == "" || !validText(pi.ID, maxIDLen) {
+		return malformed("payment intent id is missing or invalid")
+	}
+	if !validText(string(pi.CancellationReason), maxIDLen) {
+		return malformed("payment intent cancellation_reason is invalid")
+	}
+	cur := eventCurrency(string(pi.Currency))
+	ev.Type, ev.PaymentRef, ev.Reason = orders.EventVoided, pi.ID, string(pi.CancellationReason)
+	ev.Amount, ev.Currency = cur.fromStripe(max(pi.Amount, 0)), cur.code
+	return nil
+}
+
+// chargeCaptured maps charge.captured to orders.EventCaptured: an authorised charge was
+// captured, by chatpay (Capture) or in the dashboard. Amount is amount_captured, which
+// is less than the charge's amount after a partial capture; PaymentRef is the charge's
+// PaymentIntent, the ref a completed checkout records.
+func chargeCaptured(ev *orders.GatewayEvent, raw json.RawMessage) error {
+	var c stripego.Charge
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return malformed("charge: %v", err)
+	}
+	if c.ID == "" || !validText(c.ID, maxIDLen) {
+		return malformed("charge id is missing or invalid")
+	}
+	if c.AmountCaptured < 0 {
+		return malformed("charge amount_captured is negative")
+	}
+	ev.Type, ev.PaymentRef = orders.EventCaptured, c.ID
+	if c.PaymentIntent != nil && c.PaymentIntent.ID != "" {
+		if !validText(c.PaymentIntent.ID, maxIDLen) {
+			return malformed("charge payment_intent is invalid")
+		}
+		ev.PaymentRef = c.PaymentIntent.ID
+	}
+	cur := eventCurrency(string(c.Currency))
+	ev.Amount, ev.Currency = cur.fromStripe(c.AmountCaptured), cur.code
+	return nil
+}
+
 // Refund is what a charge.refunded event says, in chatpay's minor units.
 type Refund struct {
 	ChargeID string
@@ -366,6 +421,14 @@ func decodeRefund(raw json.RawMessage) (*Refund, error) {
 		AmountRefunded: cur.fromStripe(c.AmountRefunded),
 		Currency:       cur.code,
 		FullyRefunded:  c.Refunded,
+	}
+	if !c.Captured {
+		// A charge that was never captured took nothing, so nothing of it was refunded.
+		// API versions before 2025-03-31 record the release of an uncaptured hold (a
+		// cancelled or expired authorisation) as a refund of all of it and send
+		// charge.refunded for it; read as a refund, it would record money returned
+		// that was never taken and tell the customer so.
+		r.AmountRefunded, r.FullyRefunded = 0, false
 	}
 	if c.PaymentIntent != nil && c.PaymentIntent.ID != "" {
 		if !validText(c.PaymentIntent.ID, maxIDLen) {

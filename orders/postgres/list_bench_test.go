@@ -19,7 +19,7 @@ import (
 func BenchmarkListOrders(b *testing.B) {
 	s := postgrestest.Open(b)
 	storetest.BenchListOrders(b, s, func(tb testing.TB) {
-		_, err := s.Pool().Exec(context.Background(), "ANALYZE orders, payments, shipments, payment_links")
+		_, err := s.Pool().Exec(context.Background(), "ANALYZE orders, payments, shipments, payment_links, order_search")
 		require.NoError(tb, err)
 	})
 }

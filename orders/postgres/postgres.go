@@ -194,6 +194,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := migrateOurs(ctx, conn); err != nil {
 		return err
 	}
+	if err := backfillSearch(ctx, conn, searchBackfillBatch); err != nil {
+		return err
+	}
 	for {
 		var applied int
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {

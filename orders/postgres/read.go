@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -285,87 +282,6 @@ func (s *Store) OrderAndLatestAttemptByTokenHash(ctx context.Context, tokenHash 
 		return nil, nil, err
 	}
 	return o, latest, nil
-}
-
-// ListOrders returns the shop's orders newest first. A Limit of zero or less means no
-// limit. The SQL is built for the filters in use, rather than with "$n = ” OR …"
-// conditions, so that each shape gets a plan that uses the indexes.
-//
-// The query runs as an unnamed statement (QueryExecModeExec), planned for its values
-// each time, not as a cached prepared one: the best plan depends on how common the
-// value is. After a few common ones Postgres switched the prepared statement to a
-// generic plan that walks the shop newest first and filters, and a metadata value
-// that matched nothing then read all 100,000 orders of BenchmarkListOrders' shop (29
-// ms) instead of probing orders_metadata_idx (under 5 ms). Planning costs a fraction
-// of a millisecond.
-func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFilter) ([]*orders.Order, error) {
-	var sb strings.Builder
-	sb.WriteString(`SELECT ` + orderCols + ` WHERE o.shop_id = $1`)
-	args := []any{pgx.QueryExecModeExec, shopID}
-	// args[0] is the execution mode, not a parameter: placeholders count from args[1].
-	where := func(cond string, v any) {
-		args = append(args, v)
-		sb.WriteString(" AND " + cond + " $" + strconv.Itoa(len(args)-1))
-	}
-	if f.Status != "" {
-		where("o.status =", f.Status)
-	}
-	if f.PaymentStatus != "" {
-		where("o.payment_status =", f.PaymentStatus)
-	}
-	if len(f.Metadata) > 0 {
-		// One containment test for every key, as one bound jsonb document: the GIN
-		// index orders_metadata_idx (jsonb_path_ops) serves @>, and the query text does
-		// not depend on the keys.
-		doc, err := json.Marshal(f.Metadata)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: metadata filter: %w", err)
-		}
-		where("o.metadata @>", string(doc))
-		sb.WriteString("::jsonb")
-	}
-	if f.BeforeID != "" {
-		where("o.id <", f.BeforeID)
-	}
-	sb.WriteString(" ORDER BY o.id DESC")
-	if f.Limit > 0 {
-		args = append(args, f.Limit)
-		sb.WriteString(" LIMIT $" + strconv.Itoa(len(args)-1))
-	}
-	list, err := getAll(ctx, s.pool, scanOrder, sb.String(), args...)
-	if err != nil || len(list) == 0 {
-		return list, err
-	}
-
-	ids := make([]string, len(list))
-	byID := make(map[string]*orders.Order, len(list))
-	for i, o := range list {
-		ids[i] = o.ID
-		byID[o.ID] = o
-	}
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+paymentCols+` WHERE shop_id = $1 AND order_id = ANY($2) ORDER BY created_at, id`, shopID, ids).
-		Query(func(rows pgx.Rows) error {
-			ps, err := collect(rows, scanPayment)
-			for _, p := range ps {
-				o := byID[p.OrderID]
-				o.Payments = append(o.Payments, p)
-			}
-			return err
-		})
-	b.Queue(`SELECT `+shipmentCols+` WHERE shop_id = $1 AND order_id = ANY($2) ORDER BY created_at, id`, shopID, ids).
-		Query(func(rows pgx.Rows) error {
-			ss, err := collect(rows, scanShipment)
-			for _, sh := range ss {
-				o := byID[sh.OrderID]
-				o.Shipments = append(o.Shipments, sh)
-			}
-			return err
-		})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	return list, nil
 }
 
 func (s *Store) Conversation(ctx context.Context, shopID, id string) (*orders.Conversation, error) {

@@ -16,7 +16,9 @@ func (s *Store) ReportPayments(ctx context.Context, shopID string, from, to time
 	out, err := getAll(ctx, s.pool, scanReportPayment,
 		`SELECT p.id, p.shop_id, p.order_id, p.attempt_id, p.gateway, p.gateway_ref, p.status, p.amount,
 			p.refunded_amount, p.currency, p.duplicate, p.created_at,
-			o.code, o.customer_name, o.payment_status, o.created_at, o.metadata
+			o.code, o.customer_name, o.payment_status, o.created_at, o.metadata,
+			(SELECT min(m.sent_at) FROM messages m
+				WHERE m.shop_id = p.shop_id AND m.order_id = p.order_id AND m.kind = 'order_card')
 		FROM payments p JOIN orders o ON o.shop_id = p.shop_id AND o.id = p.order_id
 		WHERE p.shop_id = $1 AND p.created_at >= $2 AND p.created_at < $3
 		ORDER BY p.created_at, p.id LIMIT $4`, shopID, from, to, limit)
@@ -30,11 +32,15 @@ func scanReportPayment(row pgx.Row) (*orders.ReportPayment, error) {
 	var p orders.ReportPayment
 	err := row.Scan(&p.ID, &p.ShopID, &p.OrderID, &p.AttemptID, &p.Gateway, &p.GatewayRef, &p.Status, &p.Amount,
 		&p.RefundedAmount, &p.Currency, &p.Duplicate, &p.CreatedAt,
-		&p.OrderCode, &p.CustomerName, &p.OrderPaymentStatus, &p.OrderCreatedAt, &p.Metadata)
+		&p.OrderCode, &p.CustomerName, &p.OrderPaymentStatus, &p.OrderCreatedAt, &p.Metadata, &p.LinkSentAt)
 	if err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.OrderCreatedAt = p.CreatedAt.UTC(), p.OrderCreatedAt.UTC()
+	if p.LinkSentAt != nil {
+		t := p.LinkSentAt.UTC()
+		p.LinkSentAt = &t
+	}
 	return &p, nil
 }
 

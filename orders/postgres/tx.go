@@ -185,6 +185,9 @@ func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 		o.ID, o.ShopID, o.Code, o.Status, o.PaymentStatus, o.PaymentMethod,
 		o.Currency, o.Items, o.ShippingFee, o.Total, o.Customer.Channel, o.Customer.ExternalID, o.Customer.Name,
 		o.Customer.Phone, o.ConversationID, o.ShipOnPayment, o.Metadata, o.Version, o.CreatedAt, o.UpdatedAt, o.PaidAt)
+	if terms := orders.SearchTerms(o.Customer); len(terms) > 0 {
+		t.p.queue(insertSearchTermsSQL, o.ShopID, terms, o.ID)
+	}
 	if l := o.Link; l != nil {
 		l.OrderID = o.ID
 		t.p.queue(`INSERT INTO payment_links (order_id, shop_id, token_hash, sealed_token, created_at)

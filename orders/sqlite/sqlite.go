@@ -153,6 +153,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlite: migration %s: %w", version, err)
 		}
 	}
+	if err := s.backfillSearch(ctx, searchBackfillBatch); err != nil {
+		return err
+	}
 
 	migrator, err := rivermigrate.New(riversqlite.New(s.writer), nil)
 	if err != nil {

@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/chatpay/chatpay/orders"
@@ -30,54 +27,6 @@ func (s *Store) OrderByCode(ctx context.Context, shopID, code string) (*orders.O
 // and its children are read by that shop.
 func (s *Store) OrderByTokenHash(ctx context.Context, tokenHash []byte) (*orders.Order, error) {
 	return loadOrder(ctx, s.rq, `WHERE l.token_hash = ? AND o.shop_id = l.shop_id`, blob(tokenHash))
-}
-
-// ListOrders returns the shop's orders newest first (by UUIDv7 ID), filtered and paged.
-func (s *Store) ListOrders(ctx context.Context, shopID string, f orders.OrderFilter) ([]*orders.Order, error) {
-	where := []string{"o.shop_id = ?"}
-	args := []any{shopID}
-	if f.Status != "" {
-		where, args = append(where, "o.status = ?"), append(args, f.Status)
-	}
-	if f.PaymentStatus != "" {
-		where, args = append(where, "o.payment_status = ?"), append(args, f.PaymentStatus)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if len(f.Metadata) == 1 && f.Status == "" && f.PaymentStatus == "" {
-		// A single key is the whole filter: its newest matches are read in ID order
-		// from order_metadata's primary key (migration 010), so a rare value costs as
-		// little as a common one; scanning orders for it read the whole shop when
-		// fewer than a page matched. The subquery holds the page itself, so the outer
-		// query only looks those orders up.
-		for k, v := range f.Metadata {
-			sub := "SELECT m.order_id FROM order_metadata m WHERE m.shop_id = ? AND m.key = ? AND m.value = ?"
-			args = append(args, shopID, k, v)
-			if f.BeforeID != "" {
-				sub, args = sub+" AND m.order_id < ?", append(args, f.BeforeID)
-			}
-			where = append(where, "o.id IN ("+sub+" ORDER BY m.order_id DESC LIMIT ?)")
-			args = append(args, limit)
-		}
-		args = append(args, limit)
-		return loadOrders(ctx, s.rq, "WHERE "+strings.Join(where, " AND ")+" ORDER BY o.id DESC LIMIT ?", args...)
-	}
-	// The JSON path is bound rather than spliced into the SQL, so the query text
-	// depends only on how many keys are filtered: the statement cache stays bounded
-	// and a key cannot change the SQL. Keys are quoted in the path so that '.' is part
-	// of the key, not a step; the Service allows no '"' or '\' in keys, which JSON
-	// path quoting could not escape. Sorted keys keep one text per shape.
-	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
-		where = append(where, "json_extract(o.metadata, ?) = ?")
-		args = append(args, `$."`+k+`"`, f.Metadata[k])
-	}
-	if f.BeforeID != "" {
-		where, args = append(where, "o.id < ?"), append(args, f.BeforeID)
-	}
-	args = append(args, limit)
-	return loadOrders(ctx, s.rq, "WHERE "+strings.Join(where, " AND ")+" ORDER BY o.id DESC LIMIT ?", args...)
 }
 
 func (s *Store) Conversation(ctx context.Context, shopID, id string) (*orders.Conversation, error) {

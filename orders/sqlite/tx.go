@@ -98,6 +98,9 @@ func (t *tx) InsertOrder(ctx context.Context, o *orders.Order) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: insert order: %w", err)
 	}
+	if err := insertSearchTerms(ctx, t.q, o); err != nil {
+		return err
+	}
 	if l := o.Link; l != nil {
 		_, err = t.q.ExecContext(ctx, `INSERT INTO payment_links (order_id, shop_id, token_hash, sealed_token, created_at)
 			VALUES (?, ?, ?, ?, ?)`, o.ID, o.ShopID, blob(l.TokenHash), blob(l.SealedToken), micros(l.CreatedAt))

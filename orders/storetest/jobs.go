@@ -27,6 +27,8 @@ func DecodeJob(kind string, args []byte) (orders.Job, error) {
 		return decode[orders.ProcessCapture](args)
 	case orders.ExpireSessions{}.Kind():
 		return decode[orders.ExpireSessions](args)
+	case orders.ProcessVoid{}.Kind():
+		return decode[orders.ProcessVoid](args)
 	}
 	return nil, fmt.Errorf("storetest: unknown job kind %q", kind)
 }

@@ -34,12 +34,18 @@ const listBenchBatch = 2_000
 // ANALYZEs there, as autovacuum would soon after a load this size, so that the plans
 // measured are the ones a running instance gets.
 //
-// The data's shape: 20% awaiting payment, 30% paid, 25% shipped, 20% completed, 5%
-// cancelled; every paid, shipped or completed order has one payment, and every 500th
-// of them is refunded (rare); metadata branch is "hanoi" (60%), "saigon" (the rest)
-// or, for every 1,000th order, "danang" (rare). Rare values are spread evenly through
-// the IDs, so a scan that walks newest first and filters reads about 1,000 orders
-// per match: 50,000 rows for a page of 50.
+// The data's shape (see ListBenchCases for what each case finds): 20% awaiting
+// payment, 30% paid, 25% shipped, 20% completed, 5% cancelled; every paid, shipped or
+// completed order has one payment, and every 500th of them is refunded (rare);
+// metadata branch is "hanoi" (60%), "saigon" (the rest) or, for every 1,000th order,
+// "danang" (rare). Orders are 5 minutes apart, so 100,000 span almost a year. They
+// belong to 5,000 customers (20 orders each, spread through the year), whose family
+// names follow Vietnam's (38% Nguyễn, ...; 1 in 1,000 customers is an Ông), with 10
+// given names, a phone each whose last 4 digits are the customer's number, and a
+// channel each (60% Telegram, 25% Messenger, the rest web chat); 1 order in 1,000 has
+// no conversation (rare). Rare values are spread evenly through the IDs, so a scan
+// that walks newest first and filters reads about 1,000 orders per match: 50,000
+// rows for a page of 50.
 func BenchListOrders(b *testing.B, s orders.Store, settle func(testing.TB)) {
 	ctx := context.Background()
 	const shop = ListBenchShop
@@ -48,21 +54,76 @@ func BenchListOrders(b *testing.B, s orders.Store, settle func(testing.TB)) {
 		settle(b)
 	}
 
-	// ids are in insertion order, which is ID order (UUIDv7 from one process); the
-	// deep page starts after the newest 10,000.
-	deep := ids[len(ids)-10_000]
-	cases := []struct {
-		name string
-		f    orders.OrderFilter
-		want int // rows the page holds
-	}{
+	for _, c := range ListBenchCases(ids) {
+		b.Run(c.Name, func(b *testing.B) {
+			c.Filter.Limit = 50
+			// One warm-up read fills caches and checks the page's size.
+			got, err := s.ListOrders(ctx, shop, c.Filter)
+			require.NoError(b, err)
+			require.Len(b, got, c.Want)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for b.Loop() {
+				t := time.Now()
+				if _, err := s.ListOrders(ctx, shop, c.Filter); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			b.StopTimer()
+			ReportLatencies(b, lat)
+		})
+	}
+}
+
+// ListBenchCase is one filter BenchListOrders measures: a name for the benchmark, the
+// filter, and how many orders the page of 50 holds.
+type ListBenchCase struct {
+	Name   string
+	Filter orders.OrderFilter
+	Want   int
+}
+
+// listBenchStart is when the first of the benchmark's orders is created; the others
+// follow listBenchStep apart.
+var listBenchStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const listBenchStep = 5 * time.Minute
+
+// ListBenchCases are the single filters the orders list is measured with, given the
+// IDs LoadListBench returned: every filter the dashboard and the API offer, each with
+// a common value, a rare one and, where it can happen, one that matches nothing (the
+// worst case without an index that matches: every order ruled out).
+func ListBenchCases(ids []string) []ListBenchCase {
+	end := listBenchStart.Add(ListBenchOrders * listBenchStep)
+	day := 24 * time.Hour
+	// Customer 1234's phone, whose orders are the 20 with i%5000 == 1234.
+	phone := listBenchPhone(1234)
+	return []ListBenchCase{
 		{"NoFilter", orders.OrderFilter{}, 50},
 		{"StatusPaid", orders.OrderFilter{Status: orders.StatusPaid}, 50},
 		{"StatusAwaitingPayment", orders.OrderFilter{Status: orders.StatusAwaitingPayment}, 50},
 		{"PaymentRefunded", orders.OrderFilter{PaymentStatus: orders.PaymentRefunded}, 50},
 		{"MetadataCommon", orders.OrderFilter{Metadata: map[string]string{"branch": "hanoi"}}, 50},
 		{"MetadataRare", orders.OrderFilter{Metadata: map[string]string{"branch": "danang"}}, 50},
-		{"DeepPage", orders.OrderFilter{BeforeID: deep}, 50},
+		// ids are in insertion order, which is ID order (UUIDv7 from one process); the
+		// deep page starts after the newest 10,000.
+		{"DeepPage", orders.OrderFilter{BeforeID: ids[len(ids)-10_000]}, 50},
+		{"ChannelTelegram", orders.OrderFilter{Channel: orders.ChannelTelegram}, 50},
+		{"ChannelWebchat", orders.OrderFilter{Channel: orders.ChannelWebchat}, 50},
+		{"ChannelNone", orders.OrderFilter{Channel: orders.ChannelNone}, 50},
+		{"DateLast30Days", orders.OrderFilter{CreatedFrom: end.Add(-30 * day), CreatedBefore: end}, 50},
+		{"DateOldMonth", orders.OrderFilter{CreatedFrom: listBenchStart.Add(60 * day), CreatedBefore: listBenchStart.Add(90 * day)}, 50},
+		{"DateWide", orders.OrderFilter{CreatedFrom: listBenchStart, CreatedBefore: listBenchStart.Add(300 * day)}, 50},
+		{"DateFrom", orders.OrderFilter{CreatedFrom: listBenchStart.Add(100 * day)}, 50},
+		{"SearchCode", orders.OrderFilter{Query: "L51001"}, 1},
+		{"SearchCodeHash", orders.OrderFilter{Query: "#L1001"}, 1},
+		{"SearchNameCommon", orders.OrderFilter{Query: "nguyen"}, 50},
+		{"SearchNameRare", orders.OrderFilter{Query: "Ông"}, 50},
+		{"SearchNameTwoWords", orders.OrderFilter{Query: "nguyen lan"}, 50},
+		{"SearchNamePrefix", orders.OrderFilter{Query: "ph"}, 50},
+		{"SearchPhoneSuffix", orders.OrderFilter{Query: phone[len(phone)-4:]}, 20},
+		{"SearchPhoneFull", orders.OrderFilter{Query: "+84 " + phone[1:]}, 20},
 		// No order matches these, so the page is empty only after every one of the
 		// shop's orders has been ruled out: without an index that matches, the worst
 		// case of a single filter.
@@ -71,26 +132,9 @@ func BenchListOrders(b *testing.B, s orders.Store, settle func(testing.TB)) {
 		// Postgres a cached generic plan made for common statuses must not serve it.
 		{"StatusDeletedNone", orders.OrderFilter{Status: orders.StatusDeleted}, 0},
 		{"MetadataNone", orders.OrderFilter{Metadata: map[string]string{"branch": "nowhere"}}, 0},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			c.f.Limit = 50
-			// One warm-up read fills caches and checks the page's size.
-			got, err := s.ListOrders(ctx, shop, c.f)
-			require.NoError(b, err)
-			require.Len(b, got, c.want)
-			lat := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for b.Loop() {
-				t := time.Now()
-				if _, err := s.ListOrders(ctx, shop, c.f); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(t))
-			}
-			b.StopTimer()
-			ReportLatencies(b, lat)
-		})
+		{"DateNone", orders.OrderFilter{CreatedFrom: listBenchStart.Add(-30 * day), CreatedBefore: listBenchStart}, 0},
+		{"SearchNone", orders.OrderFilter{Query: "zzz"}, 0},
+		{"SearchPhoneNone", orders.OrderFilter{Query: "0999 999 999"}, 0},
 	}
 }
 
@@ -133,12 +177,11 @@ func ReportLatencies(b *testing.B, lat []time.Duration) {
 // IDs, oldest first.
 func loadListBench(b testing.TB, s orders.Store, shop string, n int, links bool) []string {
 	ctx := context.Background()
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ids := make([]string, 0, n)
 	for lo := 0; lo < n; lo += listBenchBatch {
 		err := s.InTx(ctx, func(tx orders.Tx) error {
 			for i := lo; i < min(n, lo+listBenchBatch); i++ {
-				o := listBenchOrder(shop, i, base.Add(time.Duration(i)*time.Second))
+				o := listBenchOrder(shop, i, listBenchStart.Add(time.Duration(i)*listBenchStep))
 				if !links {
 					o.Link = nil
 				}
@@ -187,6 +230,19 @@ func listBenchOrder(shop string, i int, t time.Time) *orders.Order {
 	if i%500 == 5 {
 		pay = orders.PaymentRefunded
 	}
+	c := i % 5000
+	customer := orders.Customer{
+		Channel: orders.ChannelTelegram, ExternalID: fmt.Sprintf("tg-%d", c),
+		Name: listBenchName(c), Phone: listBenchPhone(c),
+	}
+	switch {
+	case i%1000 == 3:
+		customer.Channel, customer.ExternalID = "", ""
+	case c%20 >= 17:
+		customer.Channel, customer.ExternalID = orders.ChannelWebchat, fmt.Sprintf("visitor-%d", c)
+	case c%20 >= 12:
+		customer.Channel, customer.ExternalID = orders.ChannelMessenger, fmt.Sprintf("psid-%d", c)
+	}
 	branch := "saigon"
 	switch {
 	case i%1000 == 7:
@@ -202,10 +258,7 @@ func listBenchOrder(shop string, i int, t time.Time) *orders.Order {
 			{Name: "Khăn quàng cổ", Quantity: 1, UnitPrice: 30000},
 		},
 		ShippingFee: 25000, Total: 355000,
-		Customer: orders.Customer{
-			Channel: orders.ChannelTelegram, ExternalID: fmt.Sprintf("tg-%d", i%5000),
-			Name: "Nguyễn Văn A", Phone: "+84 90 123 4567",
-		},
+		Customer:      customer,
 		ShipOnPayment: true,
 		Metadata:      map[string]string{"branch": branch, "source": "dashboard"},
 		Link: &orders.PaymentLink{
@@ -218,4 +271,35 @@ func listBenchOrder(shop string, i int, t time.Time) *orders.Order {
 		o.PaidAt = &t
 	}
 	return o
+}
+
+// Vietnamese family names, each listed as often as it is common (in hundredths),
+// and given names.
+var (
+	listBenchFamilies = slices.Concat(
+		slices.Repeat([]string{"Nguyễn"}, 38), slices.Repeat([]string{"Trần"}, 11), slices.Repeat([]string{"Lê"}, 10),
+		slices.Repeat([]string{"Phạm"}, 7), slices.Repeat([]string{"Hoàng"}, 6), slices.Repeat([]string{"Huỳnh"}, 5),
+		slices.Repeat([]string{"Phan"}, 5), slices.Repeat([]string{"Vũ"}, 4), slices.Repeat([]string{"Võ"}, 4),
+		slices.Repeat([]string{"Đặng"}, 3), slices.Repeat([]string{"Bùi"}, 3), slices.Repeat([]string{"Đỗ"}, 4),
+	)
+	listBenchGiven = []string{"Lan", "Anh", "Hùng", "Dũng", "Hương", "Minh", "Thảo", "Tuấn", "Ngọc", "Phương"}
+)
+
+// listBenchName is customer c's name: 1 customer in 1,000 is an Ông (rare).
+func listBenchName(c int) string {
+	family := listBenchFamilies[c%100]
+	if c%1000 == 7 {
+		family = "Ông"
+	}
+	middle := "Văn"
+	if c%2 == 1 {
+		middle = "Thị"
+	}
+	return family + " " + middle + " " + listBenchGiven[c%10]
+}
+
+// listBenchPhone is customer c's mobile number, in local form; its last 4 digits are
+// c (below 10,000).
+func listBenchPhone(c int) string {
+	return fmt.Sprintf("09%04d%04d", c*37%10000, c)
 }

@@ -63,6 +63,9 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"OrderNotFound", testOrderNotFound},
 		{"ListOrders", testListOrders},
 		{"ListOrdersByMetadata", testListOrdersByMetadata},
+		{"ListOrdersByChannel", testListOrdersByChannel},
+		{"ListOrdersByCreated", testListOrdersByCreated},
+		{"ListOrdersSearch", testListOrdersSearch},
 		{"UpdateOrder", testUpdateOrder},
 		{"UpdateOrderConversation", testUpdateOrderConversation},
 		{"Attempts", testAttempts},
@@ -95,6 +98,12 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ChatUpdateToHandle", testChatUpdateToHandle},
 		{"RaceNextOrderCode", testRaceNextOrderCode},
 		{"ReportPayments", testReportPayments},
+		{"ListConversations", testListConversations},
+		{"ListConversationsPaging", testListConversationsPaging},
+		{"ConversationMessages", testConversationMessages},
+		{"ConversationOrders", testConversationOrders},
+		{"ShopSettings", testShopSettings},
+		{"RaceShopSettings", testRaceShopSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

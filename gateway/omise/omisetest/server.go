@@ -3,8 +3,9 @@
 // tested without the network. It keeps charges, sources, refunds and disputes; enforces
 // Basic auth with the secret key and a known Omise-Version header; enforces the
 // 15-refund and captured-amount rules server side too (so tests can tell a local refusal
-// from a remote one); lets tests complete charges and open disputes; sends signed
-// webhooks in Omise's event envelope; and injects faults (5xx answers, hangs).
+// from a remote one); captures and reverses (releases) authorised charges; lets tests
+// complete or authorise charges and open and close disputes; sends signed webhooks in
+// Omise's event envelope; and injects faults (5xx answers, hangs).
 package omisetest
 
 import (
@@ -615,6 +616,29 @@ func (s *Server) Complete(chargeID string, ok bool) error {
 	if ch.Source != nil {
 		ch.Source.ChargeStatus = ch.Status
 	}
+	ev := s.event(omise.KeyChargeComplete, s.snapshotCharge(ch))
+	s.mu.Unlock()
+	s.deliver(ev)
+	return nil
+}
+
+// Authorize settles a pending charge as authorised but not captured and sends
+// charge.complete: the card holds the money until the charge is captured or reversed,
+// as a card charge created with capture=false (a pre-authorisation) is once the card
+// is checked. chatpay's own charges use sources, which Omise captures at once; tests
+// use Authorize to have such a charge held, as it would be from a card.
+func (s *Server) Authorize(chargeID string) error {
+	s.mu.Lock()
+	ch, found := s.charges[chargeID]
+	if !found {
+		s.mu.Unlock()
+		return fmt.Errorf("omisetest: charge %s not found", chargeID)
+	}
+	if ch.Status != omise.ChargePending || ch.Capturable {
+		s.mu.Unlock()
+		return fmt.Errorf("omisetest: charge %s is %s, not awaiting the customer", chargeID, ch.Status)
+	}
+	ch.Capture, ch.Authorized, ch.Capturable, ch.AuthorizedAmount = false, true, true, ch.Amount
 	ev := s.event(omise.KeyChargeComplete, s.snapshotCharge(ch))
 	s.mu.Unlock()
 	s.deliver(ev)
