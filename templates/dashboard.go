@@ -23,8 +23,32 @@ type OrderDetail struct {
 	// Currency is the order's currency code, shown next to the refund amount field.
 	Currency string
 	// CanResend, CanCancel, CanShip and CanRefund say which action forms the page shows;
-	// ShipBlocked says the ship form is shown disabled because the order is not paid.
+	// ShipBlocked says the ship form is shown disabled because the order is not paid,
+	// or (ShipWhy "not_captured") because its payment is only authorised.
 	CanResend, CanCancel, CanShip, CanRefund, ShipBlocked bool
+	ShipWhy                                               string
+	// The refund form follows what the payment's gateway can do: RefundPartial offers
+	// an amount field (otherwise the form refunds everything left); RefundsUsed of
+	// RefundsMax refunds are made when the gateway limits them (RefundsMax 0: no
+	// limit); RefundUntil is the last day a refund is possible ("" for no window).
+	// RefundWhy, when set, is why no refund is possible now (order_refund_why_<key>),
+	// and the form is shown disabled.
+	RefundPartial           bool
+	RefundsUsed, RefundsMax int64
+	RefundUntil             string
+	RefundWhy               string
+	// CanCapture shows the capture form for an authorised payment: Capturable is the
+	// amount held and CapturableInput the same as a plain number; CapturePartial
+	// offers an amount field. CaptureWhy, when set, is why it cannot be captured from
+	// here now (order_capture_why_<key>), and the form is shown disabled.
+	CanCapture, CapturePartial  bool
+	Capturable, CapturableInput string
+	CaptureWhy                  string
+	// Live is the page's data-live filters: changes of the order, and messages of its
+	// conversation, redraw it.
+	Live string
+	// ID is the order's ID, which names its live region.
+	ID string
 	// Flash is the key of the message about the last action ("" for none); the page
 	// shows the locale's string flash_<key>, or nothing for an unknown key, so a link
 	// cannot put text of its own on the page. FlashBad shows it as a failure.
@@ -38,9 +62,11 @@ type AttemptRow struct {
 }
 
 // PaymentRow is money a gateway confirmed.
+// Status is the payment's status (succeeded, authorized, capturing), shown when it
+// is not succeeded.
 type PaymentRow struct {
-	Gateway, Ref, Amount, Refunded, Time, TimeISO string
-	Duplicate                                     bool
+	Gateway, Ref, Amount, Refunded, Status, Time, TimeISO string
+	Duplicate                                             bool
 }
 
 // RefundRow is money returned on a payment.

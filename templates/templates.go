@@ -24,7 +24,7 @@ import (
 	"github.com/goccy/go-yaml"
 )
 
-//go:embed locales/*.yaml pages/*.html
+//go:embed locales/*.yaml pages/*.html assets/*
 var files embed.FS
 
 // locales lists the supported locales; the first is the fallback for unknown ones.
@@ -35,9 +35,9 @@ func Locales() []string { return slices.Clone(locales) }
 
 // Message kinds, notice kinds and page names. A locale file must define exactly these.
 var (
-	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled", "captured"}
-	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed", "dispute_opened", "dispute_closed", "dispute_deadline", "captured", "capture_failed"}
-	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard", "dashboard_order"}
+	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled", "captured", "authorized", "hold_released", "dispute_refunded"}
+	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed", "dispute_opened", "dispute_closed", "dispute_deadline", "captured", "capture_failed", "authorized", "void_failed", "hold_released", "captured_cancelled"}
+	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard", "dashboard_order", "settings", "demo", "demo_start", "reports", "disputes", "dispute", "webchat", "webchat_start", "inbox", "inbox_order_new"}
 	chatKinds    = []string{
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",
 		"order_invalid", "payment_required", "shipped_ok", "resent_ok", "cancelled_ok",
@@ -146,6 +146,25 @@ type PageView struct {
 	// Order is the dashboard's order page: payments, refunds, shipments, timeline
 	// and which actions it offers.
 	Order *OrderDetail
+
+	// Nav names the dashboard section a page belongs to (orders, inbox, reports,
+	// disputes, settings); a page with Nav set is drawn in the dashboard's frame,
+	// with its navigation and the signed-in user. CanSettings shows the settings
+	// entry, which only owners may open.
+	Nav         string
+	CanSettings bool
+	// Assets are the scripts (paths under /assets/) the page loads: every page works
+	// without them, they only make it live.
+	Assets []string
+	// The views of the dashboard's sections, the customer's web chat and the demo;
+	// each page reads its own and the rest stay nil.
+	OrderList *OrderListView
+	Inbox     *InboxView
+	Settings  *SettingsView
+	Report    *ReportView
+	Disputes  *DisputesView
+	WebChat   *WebChatView
+	Demo      *DemoView
 }
 
 // OrderRow is one order on the dashboard, with money and time already formatted.
@@ -163,6 +182,9 @@ type locale struct {
 	messages map[string]*texttemplate.Template
 	notices  map[string]*texttemplate.Template
 	chat     map[string]*texttemplate.Template
+	// funcs are the functions the locale's texts may call (num, status); a shop
+	// owner's message templates get them too (see CompileMessage).
+	funcs texttemplate.FuncMap
 	// pages are the HTML pages with this locale's strings baked in (see parsePage).
 	pages map[string]*htmltemplate.Template
 }
@@ -312,6 +334,9 @@ func parseLocale(fsys fs.FS, code string) (*locale, error) {
 	if err := yaml.UnmarshalWithOptions(data, &loc.file, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("templates: %s: %s", name, yaml.FormatError(err, false, false))
 	}
+	if err := mergeAreaPages(fsys, code, &loc.file); err != nil {
+		return nil, err
+	}
 	if loc.file.Dir != "ltr" && loc.file.Dir != "rtl" {
 		return nil, fmt.Errorf("templates: %s: dir must be ltr or rtl", name)
 	}
@@ -326,6 +351,7 @@ func parseLocale(fsys fs.FS, code string) (*locale, error) {
 			return s
 		},
 	}
+	loc.funcs = funcs
 	parse := func(section string, kinds []string, src map[string]string, dst map[string]*texttemplate.Template) error {
 		if err := sameKeys(code, section, sliceSet(kinds), src); err != nil {
 			return err
@@ -402,16 +428,7 @@ func (t *Templates) Message(kind string, v View) (string, []Button, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	var buttons []Button
-	if v.LinkURL != "" {
-		switch kind {
-		case "order_card":
-			buttons = []Button{{Label: loc.file.Buttons["pay_now"], URL: v.LinkURL}}
-		case "payment_failed":
-			buttons = []Button{{Label: loc.file.Buttons["pay_again"], URL: v.LinkURL}}
-		}
-	}
-	return text, buttons, nil
+	return text, messageButtons(loc, kind, v.LinkURL), nil
 }
 
 // Notice renders a notice for the shop's staff in v.Locale (the shop's locale).
@@ -470,12 +487,17 @@ func execText(tmpl *texttemplate.Template, v any) (string, error) {
 	if err := tmpl.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("templates: %s: %w", tmpl.Name(), err)
 	}
-	lines := strings.Split(b.String(), "\n")
+	return tidyText(b.String()), nil
+}
+
+// tidyText drops trailing spaces, runs of blank lines and surrounding whitespace.
+func tidyText(s string) string {
+	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t")
 	}
-	s := manyBlankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
-	return strings.TrimSpace(s), nil
+	s = manyBlankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+	return strings.TrimSpace(s)
 }
 
 // pageData is what page templates see: the view's fields, the locale's strings as T,
@@ -504,6 +526,16 @@ type pageData struct {
 	SignInFailed, Throttled                    bool
 	Orders                                     []OrderRow
 	Order                                      *OrderDetail
+	Nav                                        string
+	CanSettings                                bool
+	Assets                                     []string
+	OrderList                                  *OrderListView
+	Inbox                                      *InboxView
+	Settings                                   *SettingsView
+	Report                                     *ReportView
+	Disputes                                   *DisputesView
+	WebChat                                    *WebChatView
+	Demo                                       *DemoView
 
 	T    map[string]string
 	Lang string
@@ -541,6 +573,16 @@ func newPageData(p *PageView) pageData {
 		Throttled:     p.Throttled,
 		Orders:        p.Orders,
 		Order:         p.Order,
+		Nav:           p.Nav,
+		CanSettings:   p.CanSettings,
+		Assets:        p.Assets,
+		OrderList:     p.OrderList,
+		Inbox:         p.Inbox,
+		Settings:      p.Settings,
+		Report:        p.Report,
+		Disputes:      p.Disputes,
+		WebChat:       p.WebChat,
+		Demo:          p.Demo,
 	}
 }
 
@@ -629,4 +671,49 @@ func putPageBuffer(bp *[]byte) {
 	if cap(*bp) <= maxPooledPage {
 		pagePool.Put(bp)
 	}
+}
+
+// areaFile is the shape of locales/<code>.<area>.yaml: the page strings of one part of
+// the product (the inbox, the web chat, ...), kept apart from the locale's main file so
+// each part's strings live next to each other.
+type areaFile struct {
+	Page map[string]string `yaml:"page"`
+}
+
+// mergeAreaPages adds the page strings of every locales/<code>.<area>.yaml to f. A key
+// defined twice is an error, so one part cannot silently change another's words.
+func mergeAreaPages(fsys fs.FS, code string, f *localeFile) error {
+	names, err := fs.Glob(fsys, "locales/"+code+".*.yaml")
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("templates: %w", err)
+		}
+		var area areaFile
+		if err := yaml.UnmarshalWithOptions(data, &area, yaml.Strict()); err != nil {
+			return fmt.Errorf("templates: %s: %s", name, yaml.FormatError(err, false, false))
+		}
+		if f.Page == nil {
+			f.Page = make(map[string]string, len(area.Page))
+		}
+		for k, v := range area.Page {
+			if _, dup := f.Page[k]; dup {
+				return fmt.Errorf("templates: %s: page.%s is already defined", name, k)
+			}
+			f.Page[k] = v
+		}
+	}
+	return nil
+}
+
+// Assets returns the static scripts pages load from /assets/.
+func Assets() fs.FS {
+	sub, err := fs.Sub(files, "assets")
+	if err != nil {
+		panic(err) // the directory is embedded
+	}
+	return sub
 }
