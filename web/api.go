@@ -178,49 +178,22 @@ type listOrdersResponse struct {
 }
 
 func (s *Server) listOrders(c *gin.Context) {
-	f := orders.OrderFilter{Status: c.Query("status"), PaymentStatus: c.Query("payment_status")}
 	limit, err := parseLimit(c, defaultListLimit)
 	if err != nil {
 		s.apiError(c, err, http.StatusBadRequest)
 		return
 	}
-	if f.Metadata, err = parseMetadataFilter(c.Request.URL.Query()); err != nil {
+	f, err := parseOrderFilter(c.Request.URL.Query(), toExclusive)
+	if err != nil {
 		s.apiError(c, err, http.StatusBadRequest)
 		return
 	}
-	if cur := c.Query("cursor"); cur != "" {
-		if f.BeforeID, err = decodeCursor(cur); err != nil {
-			s.apiError(c, err, http.StatusBadRequest)
-			return
-		}
+	page, next, err := s.listPage(c.Request.Context(), shopID(c), f, limit)
+	if err != nil {
+		s.apiError(c, err, http.StatusBadRequest)
+		return
 	}
-	// Deleted orders leave the default listing, but the store pages over every order,
-	// so keep fetching until the page is full or the store runs out. One order more
-	// than the page tells whether there is a next page.
-	hideDeleted := f.Status == ""
-	var page []*orders.Order
-	for {
-		f.Limit = limit + 1
-		batch, err := s.svc.ListOrders(c.Request.Context(), shopID(c), f)
-		if err != nil {
-			s.apiError(c, err, http.StatusBadRequest)
-			return
-		}
-		for _, o := range batch {
-			if !hideDeleted || o.Status != orders.StatusDeleted {
-				page = append(page, o)
-			}
-		}
-		if len(batch) < f.Limit || len(page) > limit {
-			break
-		}
-		f.BeforeID = batch[len(batch)-1].ID
-	}
-	resp := listOrdersResponse{Orders: make([]orderJSON, 0, min(len(page), limit))}
-	if len(page) > limit {
-		page = page[:limit]
-		resp.NextCursor = encodeCursor(page[limit-1].ID)
-	}
+	resp := listOrdersResponse{Orders: make([]orderJSON, 0, len(page)), NextCursor: next}
 	for _, o := range page {
 		v, err := s.orderJSON(o)
 		if err != nil {

@@ -2,10 +2,13 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,7 +41,7 @@ const (
 	signInPath    = "/dashboard/signin"
 	signOutPath   = "/dashboard/signout"
 
-	// dashboardOrders is how many recent orders the dashboard lists.
+	// dashboardOrders is how many orders a page of the dashboard's list shows.
 	dashboardOrders = 50
 
 	// ctxUser is the gin context key under which requireUser leaves the user.
@@ -176,39 +179,135 @@ func (s *Server) signOut(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, signInURL(u.ShopID))
 }
 
-// dashboard lists the user's shop's most recent orders, newest first.
+// The orders list's choices, in the order the filter form offers them.
+var (
+	listStatuses = []string{
+		orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusShipped, orders.StatusCompleted,
+		orders.StatusCancelled, orders.StatusDeleted,
+	}
+	listPaymentStatuses = []string{
+		orders.PaymentUnpaid, orders.PaymentAuthorized, orders.PaymentPaid, orders.PaymentPartiallyRefunded,
+		orders.PaymentRefunded, orders.PaymentDisputed,
+	}
+	listChannels = []string{orders.ChannelWebchat, orders.ChannelTelegram, orders.ChannelMessenger, orders.ChannelNone}
+)
+
+// listErrorFields are the filters the orders list names when one's value is refused;
+// metadata[KEY] filters are all "meta", the form's field, and anything else is
+// "invalid".
+var listErrorFields = []string{"status", "payment_status", "channel", "from", "to", "meta", "q", "cursor"}
+
+// dashboard lists the user's shop's orders, newest first, dashboardOrders to a page,
+// under the filters in the query string (so that a filtered list is a link to share):
+// those of GET /api/v1/orders, with to naming the last day shown, and meta=KEY=VALUE
+// from the form's metadata field. A refused filter shows the form again with what is
+// wrong, and 400.
 func (s *Server) dashboard(c *gin.Context) {
 	u := dashboardUser(c)
-	shop, err := s.svc.Shop(u.ShopID)
-	if err != nil {
-		// The shop was removed from the configuration after the user was made.
-		s.pageError(c, err, nil)
+	shop := s.dashboardShop(c, u)
+	if shop == nil {
 		return
 	}
-	if !u.Can(auth.ActionViewOrders) {
-		s.renderPage(c, http.StatusForbidden, "error", templates.PageView{Locale: shop.Locale, ShopName: shop.Name})
-		return
+	q := c.Request.URL.Query()
+	v := &templates.OrderListView{
+		Q: q.Get("q"), Status: q.Get("status"), PaymentStatus: q.Get("payment_status"), Channel: q.Get("channel"),
+		From: q.Get("from"), To: q.Get("to"), Meta: q.Get("meta"),
+		Statuses: listStatuses, PaymentStatuses: listPaymentStatuses, Channels: listChannels,
 	}
-	list, err := s.svc.ListOrders(c.Request.Context(), shop.ID, orders.OrderFilter{Limit: dashboardOrders})
-	if err != nil {
-		s.pageError(c, err, shop)
-		return
-	}
-	p := templates.PageView{
-		Locale: shop.Locale, ShopName: shop.Name, Email: u.Email, FormAction: signOutPath,
-		Orders: make([]templates.OrderRow, 0, len(list)),
-	}
-	for _, o := range list {
-		if o.Status == orders.StatusDeleted {
-			continue
+	for name, vals := range q {
+		filter := name != "cursor" && slices.Contains(listErrorFields, name) || strings.HasPrefix(name, "metadata[")
+		if filter && slices.ContainsFunc(vals, func(v string) bool { return strings.TrimSpace(v) != "" }) {
+			v.Filtered = true
 		}
-		created := o.CreatedAt.UTC()
-		p.Orders = append(p.Orders, templates.OrderRow{
-			Code: o.Code, Customer: o.Customer.Name, Status: o.Status,
-			Total:   money(shop, o.Currency, o.Total),
-			Created: created.Format("2006-01-02 15:04 UTC"), CreatedISO: created.Format(time.RFC3339),
-			URL: orderPath(o.ID),
-		})
+	}
+	if u.Can(auth.ActionCreateOrder) {
+		v.NewOrderURL = inboxPath
+	}
+	p := dashboardPageView(shop, u, "orders")
+	p.FormAction, p.Assets, p.OrderList = signOutPath, []string{"live.js"}, v
+	ctx := c.Request.Context()
+	f, err := parseListFilter(q)
+	var page []*orders.Order
+	var next string
+	if err == nil {
+		page, next, err = s.listPage(ctx, shop.ID, f, dashboardOrders)
+	}
+	if err != nil {
+		var e *orders.Error
+		if !errors.As(err, &e) || e.Code != orders.EINVALID {
+			s.pageError(c, err, shop)
+			return
+		}
+		v.Error = "invalid"
+		switch {
+		case strings.HasPrefix(e.Field, "metadata"):
+			v.Error = "meta"
+		case slices.Contains(listErrorFields, e.Field):
+			v.Error = e.Field
+		}
+		s.renderPage(c, http.StatusBadRequest, "dashboard", p)
+		return
+	}
+	v.Rows = make([]templates.OrderListRow, 0, len(page))
+	for _, o := range page {
+		row := templates.OrderListRow{
+			Code: o.Code, Customer: o.Customer.Name, Phone: o.Customer.Phone, Channel: o.Customer.Channel,
+			Status: o.Status, PaymentStatus: o.PaymentStatus, Total: money(shop, o.Currency, o.Total), URL: orderPath(o.ID),
+		}
+		if row.Channel == "" {
+			row.Channel = orders.ChannelNone
+		}
+		row.Created, row.CreatedISO = stamp(o.CreatedAt)
+		v.Rows = append(v.Rows, row)
+	}
+	if next != "" {
+		v.NextURL = listURL(q, next)
+	}
+	if q.Get("cursor") != "" {
+		v.FirstURL = listURL(q, "")
 	}
 	s.renderPage(c, http.StatusOK, "dashboard", p)
+}
+
+// parseListFilter reads the dashboard list's filters: the API's (parseOrderFilter),
+// with to naming the last day shown, and the form's metadata field, meta=KEY=VALUE,
+// which adds to any metadata[KEY]=VALUE in the link.
+func parseListFilter(q url.Values) (orders.OrderFilter, error) {
+	f, err := parseOrderFilter(q, toInclusive)
+	if err != nil {
+		return f, err
+	}
+	if len(q["meta"]) > 1 {
+		return f, orders.Invalidf("meta", "must be given once, got %d values", len(q["meta"]))
+	}
+	raw := strings.TrimSpace(q.Get("meta"))
+	if raw == "" {
+		return f, nil
+	}
+	key, value, ok := strings.Cut(raw, "=")
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	if !ok || key == "" {
+		return f, orders.Invalidf("meta", "write a metadata filter as KEY=VALUE, not %q", raw)
+	}
+	if have, dup := f.Metadata[key]; dup && have != value {
+		return f, orders.Invalidf("meta", "metadata %q is filtered by two values", key)
+	}
+	if f.Metadata == nil {
+		f.Metadata = map[string]string{}
+	}
+	f.Metadata[key] = value
+	return f, nil
+}
+
+// listURL is the orders list with q's filters at cursor ("" for the first page).
+func listURL(q url.Values, cursor string) string {
+	q = maps.Clone(q)
+	q.Del("cursor")
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if len(q) == 0 {
+		return dashboardPath
+	}
+	return dashboardPath + "?" + q.Encode()
 }

@@ -25,10 +25,13 @@ import (
 // dash is a dashboard under test: a server with auth on SQLite, two shops with one
 // order each and an owner of shop-a.
 type dash struct {
-	t      *testing.T
-	engine *gin.Engine
-	auth   *auth.Service
-	clock  *authtest.Clock
+	t        *testing.T
+	engine   *gin.Engine
+	auth     *auth.Service
+	clock    *authtest.Clock
+	svc      *orders.Service
+	store    orders.Store
+	gateways *gateway.Registry
 }
 
 func setupDashboard(t *testing.T, secure bool) *dash {
@@ -57,12 +60,12 @@ func setupDashboard(t *testing.T, secure bool) *dash {
 		})
 		require.NoError(t, err)
 	}
-	d := &dash{t: t}
+	d := &dash{t: t, svc: svc, store: store, gateways: gateway.NewRegistry()}
 	d.auth, d.clock = authtest.NewService(t, store)
 	_, err = d.auth.AddUser(ctx, "shop-a", "owner@example.com", auth.RoleOwner, authtest.Password)
 	require.NoError(t, err)
 	srv, err := New(Config{
-		Service: svc, Gateways: gateway.NewRegistry(), Pages: pages,
+		Service: svc, Gateways: d.gateways, Pages: pages,
 		Auth: d.auth, SecureCookies: secure,
 	})
 	require.NoError(t, err)

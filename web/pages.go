@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -39,6 +40,11 @@ func (s *Server) renderPage(c *gin.Context, status int, name string, p templates
 		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("Internal error.\n"))
 		c.Abort()
 		return
+	}
+	if len(p.Assets) > 0 {
+		// The page's scripts come from this origin only, and talk only to it (server-sent
+		// events, refreshed fragments); images stay as the route set them.
+		c.Header("Content-Security-Policy", c.Writer.Header().Get("Content-Security-Policy")+"; script-src 'self'; connect-src 'self'")
 	}
 	// With its length known, the page goes out in one piece rather than chunked.
 	c.Header("Content-Length", strconv.Itoa(len(b)))
@@ -244,6 +250,11 @@ func (s *Server) pay(c *gin.Context) {
 		s.pageError(c, err, shop)
 		return
 	}
+	// The order's own metadata (branch, campaign) goes to the gateway too, where the
+	// shop sees it on the payment and in the gateway's exports; chatpay's keys win.
+	meta := map[string]string{}
+	maps.Copy(meta, o.Metadata)
+	maps.Copy(meta, map[string]string{"order_id": o.ID, "order_code": o.Code, "attempt_id": a.ID})
 	gctx, cancel := context.WithTimeout(ctx, gatewayTimeout)
 	defer cancel()
 	sess, err := g.CreateSession(gctx, gateway.SessionRequest{
@@ -255,7 +266,7 @@ func (s *Server) pay(c *gin.Context) {
 		Currency:    a.Currency,
 		ReturnURL:   returnURL,
 		Description: shop.Name + " order #" + o.Code,
-		Metadata:    map[string]string{"order_id": o.ID, "order_code": o.Code, "attempt_id": a.ID},
+		Metadata:    meta,
 	})
 	if err != nil {
 		// The attempt stays "created" without a session; reconciliation ignores it and

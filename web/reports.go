@@ -17,18 +17,13 @@ import (
 // start of that day in UTC, as shops have no time zone of their own) or RFC 3339
 // times. A bad value is an error naming its parameter; from must be before to.
 func parseReportRange(c *gin.Context) (from, to time.Time, err error) {
+	q := c.Request.URL.Query()
 	parse := func(name string) (time.Time, error) {
-		raw := c.Query(name)
-		if raw == "" {
+		if q.Get(name) == "" {
 			return time.Time{}, orders.Invalidf(name, "is required: a date (2026-11-01) or an RFC 3339 time")
 		}
-		if t, err := time.Parse(time.DateOnly, raw); err == nil {
-			return t, nil
-		}
-		if t, err := time.Parse(time.RFC3339, raw); err == nil {
-			return t.UTC().Truncate(time.Microsecond), nil
-		}
-		return time.Time{}, orders.Invalidf(name, "must be a date (2026-11-01) or an RFC 3339 time, not %q", raw)
+		t, _, err := parseListTime(q, name)
+		return t, err
 	}
 	if from, err = parse("from"); err != nil {
 		return
@@ -61,6 +56,7 @@ type reportTotalJSON struct {
 	Currency string `json:"currency"`
 	Count    int    `json:"count"`
 	Amount   int64  `json:"amount"`
+	Held     int64  `json:"held_amount"`
 	Refunded int64  `json:"refunded_amount"`
 }
 
@@ -81,6 +77,7 @@ type paymentsReportJSON struct {
 	PaidAttempts        int64             `json:"paid_attempts"`
 	SuccessRate         float64           `json:"success_rate"`
 	MedianSecondsToPaid *float64          `json:"median_seconds_to_paid"`
+	P90SecondsToPaid    *float64          `json:"p90_seconds_to_paid"`
 	FailureReasons      []reasonJSON      `json:"failure_reasons"`
 }
 
@@ -88,7 +85,7 @@ func totalsJSON(ts []orders.ReportTotal) []reportTotalJSON {
 	out := make([]reportTotalJSON, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, reportTotalJSON{Key: t.Key, Missing: t.Missing, Currency: t.Currency,
-			Count: t.Count, Amount: t.Amount, Refunded: t.Refunded})
+			Count: t.Count, Amount: t.Amount, Held: t.Held, Refunded: t.Refunded})
 	}
 	return out
 }
@@ -113,6 +110,10 @@ func (s *Server) paymentsReport(c *gin.Context) {
 		sec := r.MedianTimeToPaid.Seconds()
 		v.MedianSecondsToPaid = &sec
 	}
+	if r.P90TimeToPaid != nil {
+		sec := r.P90TimeToPaid.Seconds()
+		v.P90SecondsToPaid = &sec
+	}
 	for _, f := range r.FailureReasons {
 		v.FailureReasons = append(v.FailureReasons, reasonJSON{Reason: f.Reason, Count: f.Count})
 	}
@@ -131,14 +132,21 @@ func csvCell(s string) string {
 }
 
 // paymentsReportCSV answers GET /api/v1/reports/payments.csv with one row per
-// payment. It starts with a UTF-8 byte order mark, without which Excel reads the file
-// in the system's legacy code page and mangles Vietnamese and Thai names; amounts are
-// major units with '.', times RFC 3339 in UTC.
+// payment (see writePaymentsCSV).
 func (s *Server) paymentsReportCSV(c *gin.Context) {
 	r, ok := s.report(c)
 	if !ok {
 		return
 	}
+	writePaymentsCSV(c, r)
+}
+
+// writePaymentsCSV answers with the report's payments as a CSV file, one row per
+// payment; the API and the dashboard download the same file. It starts with a UTF-8
+// byte order mark, without which Excel reads the file in the system's legacy code
+// page and mangles Vietnamese and Thai names; amounts are major units with '.', times
+// RFC 3339 in UTC.
+func writePaymentsCSV(c *gin.Context, r *orders.PaymentsReport) {
 	header := []string{"payment_id", "paid_at", "order_code", "order_created_at", "customer_name", "gateway",
 		"gateway_ref", "currency", "amount", "refunded_amount", "payment_status", "duplicate", "metadata"}
 	if r.GroupBy != "" {

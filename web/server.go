@@ -53,6 +53,20 @@ type Config struct {
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// Live streams committed changes to the dashboard and the web chat (server-sent
+	// events); nil serves pages that the reader refreshes by hand.
+	Live Subscriber
+	// DemoShop is the embedded demo shop's ID when the default configuration is in
+	// use; it turns on /demo and the one-time sign-in that leads there. Empty
+	// otherwise: a real installation has no demo routes.
+	DemoShop string
+}
+
+// Subscriber hands out the changes of one shop as they are published, on any replica.
+// The channel is closed when stop is called or ctx ends; a subscriber too slow to keep
+// up loses changes rather than holding up the publisher, and redraws from the store.
+type Subscriber interface {
+	Subscribe(ctx context.Context, shopID string) (changes <-chan orders.Change, stop func())
 }
 
 // Server serves chatpay's HTTP routes. Create it with New and attach it to an engine
@@ -69,6 +83,8 @@ type Server struct {
 	log      *slog.Logger
 	csrf     *http.CrossOriginProtection
 	auth     *auth.Service
+	live     Subscriber
+	demoShop string
 	// secureCookies: see Config.SecureCookies.
 	secureCookies bool
 }
@@ -100,6 +116,8 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		csrf:     http.NewCrossOriginProtection(),
 		auth:     cfg.Auth,
+		live:     cfg.Live,
+		demoShop: cfg.DemoShop,
 
 		secureCookies: cfg.SecureCookies,
 	}
@@ -140,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 // Middleware the caller installed with r.Use (gin's recovery, say) still runs first.
 func (s *Server) Register(r *gin.Engine) {
 	r.HandleMethodNotAllowed = true
-	common := []gin.HandlerFunc{s.observe, s.recover, s.secureHeaders}
+	common := []gin.HandlerFunc{s.observe, s.recover, s.secureHeaders, s.demoFraming}
 
 	root := r.Group("/", common...)
 	// Load balancers probe with GET or HEAD.
@@ -188,7 +206,16 @@ func (s *Server) Register(r *gin.Engine) {
 		root.POST(dashboardPath+"/orders/:id/cancel", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionCancelOrder, "cancelled", s.cancelDashboardOrder))
 		root.POST(dashboardPath+"/orders/:id/ship", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionShip, "shipped", s.shipDashboardOrder))
 		root.POST(dashboardPath+"/orders/:id/refund", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionRefund, "refunded", s.refundDashboardOrder))
+		root.POST(dashboardPath+"/orders/:id/capture", s.sameOrigin, s.requireUser, s.dashboardAction(auth.ActionShip, "captured", s.captureDashboardOrder))
+		s.inboxRoutes(root)
+		s.settingsRoutes(root)
+		s.reportRoutes(root)
+		s.disputePageRoutes(root)
+		s.demoRoutes(root)
 	}
+	s.liveRoutes(root)
+	s.webchatRoutes(root)
+	root.GET("/assets/:name", s.asset)
 
 	r.NoRoute(append(common, s.noRoute)...)
 	r.NoMethod(append(common, s.noMethod)...)
@@ -334,11 +361,59 @@ func (s *Server) secureHeaders(c *gin.Context) {
 
 // sameOrigin rejects cross-site form posts (CSRF) using the browser's Sec-Fetch-Site
 // header, or Origin against Host for older browsers. Requests with neither come from
-// non-browser clients and carry no ambient credentials worth forging.
+// non-browser clients and carry no ambient credentials worth forging. It then reads
+// the form, bounded at maxFormBytes: these forms carry a few short fields, and the
+// bound limits what an anonymous poster can make the server parse.
 func (s *Server) sameOrigin(c *gin.Context) {
-	// These forms carry one short field; bound what an anonymous poster can make
-	// the server parse before the token is even looked up.
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
+	if s.refuseCrossOrigin(c) || !s.readForm(c, maxFormBytes) {
+		return
+	}
+	c.Next()
+}
+
+// sameOriginForm is sameOrigin for the forms that carry more than a few short fields
+// (a reply in Thai, an order's lines, a shop's message texts): the same check, then
+// the form read under limit.
+func (s *Server) sameOriginForm(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.refuseCrossOrigin(c) || !s.readForm(c, limit) {
+			return
+		}
+		c.Next()
+	}
+}
+
+// sameOriginBody is sameOrigin for the forms a handler reads as it streams (an
+// evidence document, multipart): the same check, with the body bounded at limit and
+// left unread.
+func (s *Server) sameOriginBody(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.refuseCrossOrigin(c) {
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		c.Next()
+	}
+}
+
+// refuseCrossOrigin answers 403 to a cross-site post, before its body is read, and
+// reports whether it did.
+func (s *Server) refuseCrossOrigin(c *gin.Context) bool {
+	if err := s.csrf.Check(c.Request); err != nil {
+		s.renderPage(c, http.StatusForbidden, "error", templates.PageView{
+			Locale:  "en",
+			Message: "This form was submitted from another site and was refused. Open the page again and retry.",
+		})
+		c.Abort()
+		return true
+	}
+	return false
+}
+
+// readForm parses the request's form with its body bounded at limit, and reports
+// whether it could; when it could not, it has answered 413 (too large) or 400.
+func (s *Server) readForm(c *gin.Context, limit int64) bool {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	if err := c.Request.ParseForm(); err != nil {
 		status := http.StatusBadRequest
 		var tooLarge *http.MaxBytesError
@@ -347,17 +422,9 @@ func (s *Server) sameOrigin(c *gin.Context) {
 		}
 		s.renderPage(c, status, "error", templates.PageView{Locale: "en", Message: "This form could not be read. Open the page again and retry."})
 		c.Abort()
-		return
+		return false
 	}
-	if err := s.csrf.Check(c.Request); err != nil {
-		s.renderPage(c, http.StatusForbidden, "error", templates.PageView{
-			Locale:  "en",
-			Message: "This form was submitted from another site and was refused. Open the page again and retry.",
-		})
-		c.Abort()
-		return
-	}
-	c.Next()
+	return true
 }
 
 // httpMetrics are the request metrics every route reports.
