@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"log/slog"
+
 	"github.com/chatpay/chatpay/orders"
 	"github.com/chatpay/chatpay/templates"
 )
@@ -10,6 +12,9 @@ import (
 // message when it queues it, so what the API shows is exactly what a channel delivers.
 type Renderer struct {
 	Templates *templates.Templates
+	// Logger hears of shop owners' texts that failed on an order and were replaced by
+	// the built-in text; nil discards.
+	Logger *slog.Logger
 }
 
 // Message implements orders.Renderer.
@@ -19,7 +24,7 @@ func (r Renderer) Message(kind string, d orders.MessageData) (string, []orders.B
 		// The card as it reads now: the same order, no Pay now, and its status.
 		v := View(d)
 		v.LinkURL = ""
-		text, _, err := r.Templates.Message(orders.KindOrderCard, v)
+		text, _, err := r.message(orders.KindOrderCard, v, d.Shop)
 		if err != nil {
 			return "", nil, err
 		}
@@ -29,7 +34,7 @@ func (r Renderer) Message(kind string, d orders.MessageData) (string, []orders.B
 		}
 		return text + "\n\n" + mark + " " + r.Templates.StatusLabel(v.Locale, status), nil, nil
 	}
-	text, buttons, err := r.Templates.Message(kind, View(d))
+	text, buttons, err := r.message(kind, View(d), d.Shop)
 	if err != nil {
 		return "", nil, err
 	}
