@@ -95,6 +95,16 @@ type Shop struct {
 	Gateways             Gateways   `yaml:"gateways"`
 	Telegram             *Telegram  `yaml:"telegram"`
 	Messenger            *Messenger `yaml:"messenger"`
+	// WebChat configures the shop's built-in web chat; it is optional.
+	WebChat *WebChat `yaml:"webchat"`
+}
+
+// WebChat configures a shop's built-in web chat.
+type WebChat struct {
+	// AllowedOrigins are the sites that may show the shop's web chat in a frame (the
+	// widget on the shop's own site): origins such as "https://shop.example" or
+	// "https://*.shop.example", without a path. chatpay's own origin always may.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // PaidConfirmation reports whether the shop sends the paid confirmation message.
@@ -342,6 +352,11 @@ func (c *Config) normalize() {
 				t.Mode = "polling"
 			}
 		}
+		if w := s.WebChat; w != nil {
+			for j, o := range w.AllowedOrigins {
+				w.AllowedOrigins[j] = strings.TrimRight(strings.ToLower(strings.TrimSpace(o)), "/")
+			}
+		}
 		if m := s.Messenger; m != nil {
 			if m.APIURL == "" {
 				m.APIURL = "https://graph.facebook.com"
@@ -373,6 +388,11 @@ var (
 	secretKeyLen        = 32
 	secretKeyEncodings  = []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding}
 )
+
+// originPattern is a web origin as a Content-Security-Policy source may name one:
+// scheme, host (its first label may be the * wildcard) and an optional port, lower
+// case, nothing else, so it can go into a header as it is.
+var originPattern = regexp.MustCompile(`^https?://(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$`)
 
 // Validate checks every value and returns the first problem, naming its key.
 func (c *Config) Validate() error {
@@ -424,6 +444,7 @@ func (c *Config) validate() *Error {
 	ids := make(map[string]bool)
 	keyOwner := make(map[string]string)  // api key -> shop id
 	pageOwner := make(map[string]string) // facebook page id -> shop id
+	botOwner := make(map[string]string)  // telegram bot id -> shop id
 	for i := range c.Shops {
 		if err := c.validateShop(i, ids, keyOwner); err != nil {
 			return err
@@ -435,6 +456,16 @@ func (c *Config) validate() *Error {
 				return errorf(fmt.Sprintf("shops[%d].messenger.page_id", i), "page %s is already shop %q's; a page belongs to one shop", m.PageID, owner)
 			}
 			pageOwner[m.PageID] = c.Shops[i].ID
+		}
+		// Likewise a bot's updates reach one consumer (its one webhook, or one
+		// poller), so two shops on one bot would take each other's customers. The
+		// bot is its id, the token's part before the colon; errors never echo a token.
+		if t := c.Shops[i].Telegram; t != nil {
+			bot, _, _ := strings.Cut(t.Token, ":")
+			if owner, ok := botOwner[bot]; ok {
+				return errorf(fmt.Sprintf("shops[%d].telegram.token", i), "the bot is already shop %q's; a bot belongs to one shop", owner)
+			}
+			botOwner[bot] = c.Shops[i].ID
 		}
 	}
 	return nil
@@ -537,6 +568,14 @@ func (c *Config) validateShop(i int, ids map[string]bool, keyOwner map[string]st
 		for j, g := range t.SalesGroups {
 			if g >= 0 {
 				return errorf(fmt.Sprintf("%s.sales_groups[%d]", tp, j), "must be a group's chat id, which is negative, got %d", g)
+			}
+		}
+	}
+	if w := s.WebChat; w != nil {
+		for j, o := range w.AllowedOrigins {
+			if !originPattern.MatchString(o) {
+				return errorf(fmt.Sprintf("%s.webchat.allowed_origins[%d]", p, j),
+					"must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got %q", o)
 			}
 		}
 	}

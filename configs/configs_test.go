@@ -158,6 +158,19 @@ func TestParseFile(t *testing.T) {
 	require.Nil(t, s2.Telegram)
 }
 
+func TestWebChatAllowedOrigins(t *testing.T) {
+	t.Parallel()
+	file := strings.Replace(validFile, "  - id: shop-2\n", `    webchat:
+      allowed_origins: ["https://Shop.Example/", " https://*.shop.example ", "http://localhost:3000"]
+  - id: shop-2
+`, 1)
+	c, err := configs.Parse([]byte(file), noEnv)
+	require.NoError(t, err)
+	require.Equal(t, &configs.WebChat{AllowedOrigins: []string{"https://shop.example", "https://*.shop.example", "http://localhost:3000"}},
+		c.Shops[0].WebChat, "origins are compared as browsers send them: lower case, no trailing slash")
+	require.Nil(t, c.Shops[1].WebChat, "the block is optional")
+}
+
 func TestOverlay(t *testing.T) {
 	t.Parallel()
 
@@ -376,7 +389,11 @@ func TestStrict(t *testing.T) {
 		{"unknown nested key", "http:\n  adr: x\n",
 			"config: http.adr: unknown key (expected one of addr, public_url, shutdown_timeout, trusted_proxies)"},
 		{"unknown shop key", "shops:\n  - id: a\n    colour: red\n",
-			"config: shops[0].colour: unknown key (expected one of id, name, currency, locale, display_toman, api_keys, send_paid_confirmation, gateways, telegram, messenger)"},
+			"config: shops[0].colour: unknown key (expected one of id, name, currency, locale, display_toman, api_keys, send_paid_confirmation, gateways, telegram, messenger, webchat)"},
+		{"unknown webchat key", "shops:\n  - id: a\n    webchat:\n      origins: []\n",
+			"config: shops[0].webchat.origins: unknown key (expected one of allowed_origins)"},
+		{"string for the allowed origins", "shops:\n  - id: a\n    webchat:\n      allowed_origins: https://shop.example\n",
+			`config: shops[0].webchat.allowed_origins: must be a list, got the string "https://shop.example"`},
 		{"unknown gateway", "shops:\n  - id: a\n    gateways:\n      paypal: {}\n",
 			"config: shops[0].gateways.paypal: unknown key (expected one of sandbox, stripe, omise)"},
 		{"string for a mapping", "http: localhost\n",
@@ -520,6 +537,10 @@ func TestValidate(t *testing.T) {
 			"config: shops[0].telegram.webhook_secret: required in webhook mode"},
 		{"telegram secret with bad characters", func(c *configs.Config) { c.Shops[0].Telegram.WebhookSecret = "a b" },
 			"config: shops[0].telegram.webhook_secret: must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)"},
+		{"telegram bot of two shops", func(c *configs.Config) {
+			c.Shops[1].Telegram = &configs.Telegram{Token: "123:other-secret", APIURL: "https://api.telegram.org", Mode: "polling"}
+		},
+			`config: shops[1].telegram.token: the bot is already shop "shop1"'s; a bot belongs to one shop`},
 		{"telegram sales group", func(c *configs.Config) { c.Shops[0].Telegram.SalesGroups = []int64{-100123, 42} },
 			"config: shops[0].telegram.sales_groups[1]: must be a group's chat id, which is negative, got 42"},
 		{"stripe without a secret key", func(c *configs.Config) {
@@ -554,6 +575,23 @@ func TestValidate(t *testing.T) {
 			c.Shops[1].Messenger = messenger()
 			c.Shops[1].Messenger.PaidTemplate = &configs.MessengerTemplate{Name: "order_paid"}
 		}, "config: shops[1].messenger.paid_template: needs both name and language"},
+		{"webchat origin with a path", func(c *configs.Config) {
+			c.Shops[1].WebChat = &configs.WebChat{AllowedOrigins: []string{"https://shop.example", "https://shop.example/chat"}}
+		}, `config: shops[1].webchat.allowed_origins[1]: must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got "https://shop.example/chat"`},
+		{"webchat origin without a scheme", func(c *configs.Config) {
+			c.Shops[0].WebChat = &configs.WebChat{AllowedOrigins: []string{"shop.example"}}
+		},
+			`config: shops[0].webchat.allowed_origins[0]: must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got "shop.example"`},
+		{"webchat origin that widens the policy", func(c *configs.Config) {
+			c.Shops[0].WebChat = &configs.WebChat{AllowedOrigins: []string{"https://shop.example *"}}
+		}, `config: shops[0].webchat.allowed_origins[0]: must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got "https://shop.example *"`},
+		{"webchat origin that is a keyword", func(c *configs.Config) { c.Shops[0].WebChat = &configs.WebChat{AllowedOrigins: []string{"'self'"}} },
+			`config: shops[0].webchat.allowed_origins[0]: must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got "'self'"`},
+		{"webchat origin that is any site", func(c *configs.Config) { c.Shops[0].WebChat = &configs.WebChat{AllowedOrigins: []string{"https://*"}} },
+			`config: shops[0].webchat.allowed_origins[0]: must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got "https://*"`},
+		{"webchat origin with a query", func(c *configs.Config) {
+			c.Shops[0].WebChat = &configs.WebChat{AllowedOrigins: []string{"https://shop.example?x=1"}}
+		}, `config: shops[0].webchat.allowed_origins[0]: must be an origin such as https://shop.example or https://*.shop.example (scheme, host and optional port, no path), got "https://shop.example?x=1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -583,6 +621,10 @@ func TestValidate(t *testing.T) {
 			"secret key url raw":     func(c *configs.Config) { c.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" },
 			"polling without secret": func(c *configs.Config) { c.Shops[0].Telegram.Mode, c.Shops[0].Telegram.WebhookSecret = "polling", "" },
 			"no gateways":            func(c *configs.Config) { c.Shops[0].Gateways.Sandbox = nil },
+			"webchat origins": func(c *configs.Config) {
+				c.Shops[0].WebChat = &configs.WebChat{AllowedOrigins: []string{"https://shop.example", "http://localhost:3000", "https://*.shop.example", "https://xn--bcher-kva.example:8443"}}
+			},
+			"webchat without origins": func(c *configs.Config) { c.Shops[0].WebChat = &configs.WebChat{} },
 		} {
 			c := parseValid(t)
 			change(c)

@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatpay/chatpay/auth"
+	authredis "github.com/chatpay/chatpay/auth/redis"
 	"github.com/chatpay/chatpay/bot"
 	dialogmemory "github.com/chatpay/chatpay/bot/dialog/memory"
 	dialogredis "github.com/chatpay/chatpay/bot/dialog/redis"
@@ -44,6 +45,7 @@ import (
 	"github.com/chatpay/chatpay/orders/sqlite"
 	"github.com/chatpay/chatpay/templates"
 	"github.com/chatpay/chatpay/web"
+	"github.com/chatpay/chatpay/web/live"
 	"github.com/chatpay/chatpay/webhooks"
 )
 
@@ -168,10 +170,16 @@ type Main struct {
 	// Redis is the shared cache between replicas, nil when redis_url is empty (one
 	// process keeps what it needs in memory).
 	Redis *redis.Client
+	// Live carries committed changes to the dashboards and web chats watching them:
+	// through Redis to every replica when redis_url is set, in this process otherwise.
+	Live *live.Hub
 	// APIKeys maps each API key to its shop, including the generated demo key.
 	APIKeys map[string]string
 	// URL is the base URL the server listens on once Open returns.
 	URL string
+	// demoLink is the one-time sign-in link printed for the demo shop's owner; empty
+	// unless the default configuration is in use.
+	demoLink string
 	// Telegram holds each shop's bot client, for shops with a telegram block.
 	Telegram map[string]*telegram.Client
 	// Messenger holds each shop's page client, for shops with a messenger block.
@@ -187,6 +195,10 @@ type Main struct {
 	closed      bool
 	server      *http.Server
 	served      chan error
+
+	// stopSettings ends the settings watch; settingsDone is closed once it has.
+	stopSettings context.CancelFunc
+	settingsDone chan struct{}
 }
 
 // NewMain returns a Main for cfg.
@@ -241,6 +253,9 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.Live, err = m.liveHub(ctx); err != nil {
+		return err
+	}
 
 	linkKey, err := m.linkKey(ctx)
 	if err != nil {
@@ -257,7 +272,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Service, err = orders.NewService(orders.Config{
 		Shops:           shops,
 		Store:           m.Store,
-		Renderer:        bot.Renderer{Templates: pages},
+		Renderer:        bot.Renderer{Templates: pages, Logger: m.Logger.With("component", "render")},
 		PublicURL:       cfg.HTTP.PublicURL,
 		LinkKey:         linkKey,
 		ScrubChatUpdate: bot.RedactCardNumbersJSON,
@@ -295,10 +310,29 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 			return orders.CaptureRules{Capture: c.Capture, PartialCapture: c.PartialCapture}
 		},
+		Changes: m.Live,
 	})
 	if err != nil {
 		return err
 	}
+	// Shops carry what their owners saved in the dashboard's settings. Service.Shop
+	// reads them from memory, kept current from the live hub (a save on any replica)
+	// and reloaded every half minute for a change lost on the way.
+	if err := m.Service.LoadSettings(ctx); err != nil {
+		var refused *orders.TextsRefusedError
+		if !errors.As(err, &refused) {
+			return err
+		}
+		m.Logger.Warn("shop settings: owners' texts left out, the built-in ones are sent", "err", err)
+	}
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopSettings, m.settingsDone = stopWatch, make(chan struct{})
+	go func() {
+		defer close(m.settingsDone)
+		m.Service.WatchSettings(watchCtx, 30*time.Second, m.Live, func(err error) {
+			m.Logger.Warn("shop settings: reload", "err", err)
+		})
+	}()
 
 	if m.Listener == nil {
 		if m.Listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
@@ -406,9 +440,16 @@ func (m *Main) Open(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("the store %T keeps no dashboard users", m.Store)
 	}
-	authSvc, err := auth.NewService(auth.Config{Store: as, Logger: m.Logger.With("component", "auth")})
+	authSvc, err := auth.NewService(auth.Config{Store: as, Throttle: m.signInThrottle(), Logger: m.Logger.With("component", "auth")})
 	if err != nil {
 		return err
+	}
+	var demoShop string
+	if cfg.UsesDefaultShops() && len(cfg.Shops) > 0 {
+		demoShop = cfg.Shops[0].ID
+		if m.demoLink, err = m.demoSignInLink(ctx, authSvc, demoShop); err != nil {
+			return err
+		}
 	}
 	srv, err := web.New(web.Config{
 		Service:  m.Service,
@@ -423,6 +464,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Gatherer:      m.Registry,
 		Registerer:    m.Registry,
 		Logger:        m.Logger.With("component", "http"),
+		DemoShop:      demoShop,
+		Live:          m.Live,
 	})
 	if err != nil {
 		return err
@@ -456,6 +499,8 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle, so Shutdown would wait them out: they end as it starts.
+	m.server.RegisterOnShutdown(m.Live.CloseSubscriptions)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.Listener) }()
 	m.startTelegram(ctx)
@@ -488,6 +533,10 @@ func (m *Main) Close(ctx context.Context) error {
 		m.stopPolling()
 		m.polling.Wait()
 	}
+	if m.stopSettings != nil {
+		m.stopSettings()
+		<-m.settingsDone
+	}
 	if m.runner != nil {
 		if err := m.runner.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("jobs shutdown: %w", err))
@@ -495,6 +544,12 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.Sandbox != nil {
 		_ = m.Sandbox.Close()
+	}
+	if m.Live != nil {
+		// After the jobs, which publish too, and before the Redis client it sends on.
+		if err := m.Live.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if m.Redis != nil {
 		if err := m.Redis.Close(); err != nil {
@@ -520,6 +575,17 @@ func (m *Main) StopJobs(ctx context.Context) error {
 	return err
 }
 
+// liveHub returns the hub of live updates: through Redis pub/sub when it is
+// configured, so that a change committed on one replica reaches the browsers
+// connected to any other, in this process otherwise.
+func (m *Main) liveHub(ctx context.Context) (*live.Hub, error) {
+	o := live.Options{Logger: m.Logger.With("component", "live")}
+	if m.Redis != nil {
+		return live.NewRedisHub(ctx, m.Redis, o)
+	}
+	return live.NewHub(o), nil
+}
+
 // limiter returns the outbound rate limiter: shared through Redis between replicas
 // when it is configured, in this process otherwise.
 func (m *Main) limiter() bot.Limiter {
@@ -527,6 +593,16 @@ func (m *Main) limiter() bot.Limiter {
 		return ratelimitredis.New(m.Redis, "")
 	}
 	return memory.New(memory.Options{})
+}
+
+// signInThrottle counts failed dashboard sign-ins: in Redis when it is configured, so
+// that guesses spread over replicas still meet one limit, in this process otherwise
+// (nil: auth's default).
+func (m *Main) signInThrottle() auth.Throttle {
+	if m.Redis != nil {
+		return authredis.New(m.Redis, "", auth.DefaultMaxFailures, auth.DefaultFailureWindow)
+	}
+	return nil
 }
 
 // dialogs returns where chat dialogs (guided order drafts) are kept: in Redis when it
@@ -639,6 +715,9 @@ func (m *Main) shops(ctx context.Context) ([]*orders.Shop, map[string]string, er
 			SendPaidConfirmation: sh.PaidConfirmation(),
 			StaffChat:            sh.Telegram != nil && sh.Telegram.OperatorChatID != 0,
 		}
+		if sh.WebChat != nil {
+			shop.WebChatOrigins = sh.WebChat.AllowedOrigins
+		}
 		if sb := sh.Gateways.Sandbox; sb != nil {
 			shop.Gateways = append(shop.Gateways, "sandbox")
 			secret := sb.WebhookSecret
@@ -668,6 +747,10 @@ func (m *Main) shops(ctx context.Context) ([]*orders.Shop, map[string]string, er
 // whose keys were generated, their API key.
 func (m *Main) printWelcome(shops []*orders.Shop) {
 	fmt.Fprintf(m.Stdout, "chatpay %s is listening on %s (public URL %s)\n", Version(), m.URL, m.Config.HTTP.PublicURL)
+	fmt.Fprintf(m.Stdout, "dashboard: %s/dashboard\n", m.Config.HTTP.PublicURL)
+	if m.demoLink != "" {
+		fmt.Fprintf(m.Stdout, "demo: open %s\n  (a one-time sign-in for the demo shop's owner: the dashboard and a customer's chat side by side)\n", m.demoLink)
+	}
 	for _, sh := range m.Config.Shops {
 		if len(sh.APIKeys) > 0 {
 			continue

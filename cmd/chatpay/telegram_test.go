@@ -137,7 +137,9 @@ type conversation struct {
 // waitFor waits until the chat's last message satisfies cond and returns it.
 func (c *conversation) waitFor(what string, msgs func() []telegramtest.Message, cond func(m telegramtest.Message) bool) telegramtest.Message {
 	c.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	// Generous: a message passes through the poller, a River job and the rate
+	// limiter, on a machine that runs every end-to-end test at once.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		last := msgs()
 		for _, m := range last {
