@@ -117,12 +117,14 @@ func TestLiveDashboardEvents(t *testing.T) {
 	c := a.payLive(changes, "shop-a", keyA, id, linkOf(o))
 	require.NotEmpty(t, c.Conversation, "the order is in the visitor's chat")
 
-	// Shutting down ends the open stream rather than waiting for it.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Shutting down ends the open stream rather than waiting for it. An HTTP server
+	// that waited would hold Shutdown until the context expired and Close would
+	// return the deadline's error; the assertion is on that, not on a wall-clock
+	// figure, because Close also stops the job runner, whose in-flight jobs take
+	// their own time on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	start := time.Now()
-	require.NoError(t, a.m.Close(ctx))
-	require.Less(t, time.Since(start), 5*time.Second, "Close waited for the event stream")
+	require.NoError(t, a.m.Close(ctx), "Close waited for the event stream")
 	for range changes { // closed when the stream ends
 	}
 }
