@@ -400,7 +400,7 @@ func TestGraphFailuresThroughTheClient(t *testing.T) {
 
 func TestTimeoutIsRetryableAndScrubbed(t *testing.T) {
 	t.Parallel()
-	g := &graph{t: t, answer: okAnswer, delay: 2 * time.Second}
+	g := &graph{t: t, answer: okAnswer, delay: time.Minute}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	c, err := messenger.NewClient(messenger.Config{
@@ -411,7 +411,7 @@ func TestTimeoutIsRetryableAndScrubbed(t *testing.T) {
 	start := time.Now()
 	_, err = c.Send(context.Background(), testPSID, messenger.Out{Text: "hi"}, messenger.SendOptions{})
 	require.Error(t, err)
-	require.Less(t, time.Since(start), time.Second, "the per-call timeout must cut the call")
+	require.Less(t, time.Since(start), 30*time.Second, "the per-call timeout must cut the call")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.False(t, bot.IsPermanent(err))
 	requireNoSecrets(t, err)
