@@ -60,7 +60,7 @@ func leaders(t *testing.T, b *markBatcher, batches func() [][]int64, shopID stri
 	var outcomes []<-chan error
 	for i := range markMaxInFlight {
 		outcomes = append(outcomes, markAsync(b, shopID, first+int64(i)))
-		require.Eventually(t, func() bool { return len(batches()) == i+1 }, 5*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return len(batches()) == i+1 }, 30*time.Second, time.Millisecond)
 	}
 	return outcomes
 }

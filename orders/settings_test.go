@@ -263,7 +263,7 @@ func TestSettingsReloadOnAnotherReplica(t *testing.T) {
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
 	go third.WatchSettings(ctx, 10*time.Millisecond, nil, func(err error) { t.Error(err) })
-	require.Eventually(t, func() bool { return b.shop(t, third, shopA).Name == "Renamed" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return b.shop(t, third, shopA).Name == "Renamed" }, 30*time.Second, 10*time.Millisecond)
 
 	// A reset reaches the others the same way.
 	_, err = one.ResetSettings(b.ctx, shopA, 1, "owner-1")
@@ -439,7 +439,7 @@ func TestWatchSettingsFollowsChanges(t *testing.T) {
 		defer close(done)
 		follower.WatchSettings(ctx, 50*time.Millisecond, hub, func(err error) { t.Error(err) })
 	}()
-	require.Eventually(t, func() bool { return hub.subscriptions() == 2 }, 5*time.Second, 5*time.Millisecond, "one subscription per shop")
+	require.Eventually(t, func() bool { return hub.subscriptions() == 2 }, 30*time.Second, 5*time.Millisecond, "one subscription per shop")
 
 	in := b.settingsInput(0)
 	in.Name = "Followed"
@@ -447,14 +447,14 @@ func TestWatchSettingsFollowsChanges(t *testing.T) {
 	require.NoError(t, err)
 	hub.send(orders.Change{Kind: orders.ChangeOrder, Shop: shopA, Order: "x"}) // not a settings change
 	hub.send(orders.Change{Kind: orders.ChangeSettings, Shop: shopA})
-	require.Eventually(t, func() bool { return b.shop(t, follower, shopA).Name == "Followed" }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return b.shop(t, follower, shopA).Name == "Followed" }, 30*time.Second, 5*time.Millisecond)
 
 	hub.end(shopA)
-	require.Eventually(t, func() bool { return hub.subscriptions() == 3 }, 5*time.Second, 5*time.Millisecond, "taken up again")
+	require.Eventually(t, func() bool { return hub.subscriptions() == 3 }, 30*time.Second, 5*time.Millisecond, "taken up again")
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("WatchSettings did not return when its context ended")
 	}
 }

@@ -164,7 +164,7 @@ func nextEvent(t *testing.T, evs <-chan sseEvent) sseEvent {
 	select {
 	case ev := <-evs:
 		return ev
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("no event arrived")
 		return sseEvent{}
 	}

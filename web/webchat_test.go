@@ -497,7 +497,7 @@ func TestWebChatEvents(t *testing.T) {
 	defer res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
-	require.Eventually(t, func() bool { return live.subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return live.subscribers() == 1 }, 30*time.Second, 10*time.Millisecond)
 
 	// Another conversation's changes, and the order changes, are not this visitor's.
 	live.publish(orders.Change{Kind: orders.ChangeMessage, Shop: "shop-a", Conversation: "someone-else"})

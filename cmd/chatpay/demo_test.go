@@ -46,12 +46,12 @@ func startDemo(t *testing.T) (*app, string) {
 	m.Listener = ln
 	require.NoError(t, m.Open(context.Background()))
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		require.NoError(t, m.Close(ctx))
 	})
 	return &app{t: t, m: m, url: base, client: &http.Client{
-		Timeout:       10 * time.Second,
+		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}, out.String()
 }

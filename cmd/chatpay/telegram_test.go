@@ -348,7 +348,7 @@ func TestTelegramRestartMidBurst(t *testing.T) {
 		_, err := a.m.Store.ChatUpdate(ctx, "shop-a", source, ids[3])
 		return err == nil
 	}, 15*time.Second, time.Millisecond)
-	closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	closeCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	require.NoError(t, a.m.Close(closeCtx))
 	cancel()
 	// The rest of the burst arrives while chatpay is down.
@@ -361,7 +361,7 @@ func TestTelegramRestartMidBurst(t *testing.T) {
 	m.Logger = a.m.Logger
 	require.NoError(t, m.Open(ctx))
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		require.NoError(t, m.Close(ctx))
 	})

@@ -214,7 +214,7 @@ func (s *stream) next(t *testing.T) orders.Change {
 	case ch, ok := <-s.events:
 		require.True(t, ok, "the stream ended")
 		return ch
-	case <-time.After(15 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("no change on the chat's event stream")
 		return orders.Change{}
 	}

@@ -300,7 +300,7 @@ func TestWebhookInfoReportsErrorsAndPending(t *testing.T) {
 	_, err := b.SetWebhook(t.Context(), &bot.SetWebhookParams{URL: hook.URL})
 	require.NoError(t, err)
 
-	require.Eventually(t, func() bool { return s.WebhookAttempts() >= 2 }, 5*time.Second, 2*time.Millisecond)
+	require.Eventually(t, func() bool { return s.WebhookAttempts() >= 2 }, 30*time.Second, 2*time.Millisecond)
 	info, err := b.GetWebhookInfo(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 1, info.PendingUpdateCount)
