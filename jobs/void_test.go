@@ -2,14 +2,18 @@ package jobs
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatpay/chatpay/gateway"
+	"github.com/chatpay/chatpay/gateway/omise"
+	"github.com/chatpay/chatpay/gateway/omise/omisetest"
 	"github.com/chatpay/chatpay/orders"
 )
 
@@ -142,4 +146,71 @@ func TestVoidWorkerWithoutVoider(t *testing.T) {
 	n := b.lastNotice(t)
 	require.Equal(t, orders.NoticeVoidFailed, n.Kind)
 	require.Contains(t, n.Text, "cannot release")
+}
+
+// omiseVoider releases the bundle's sandbox payments through the real Omise gateway
+// against the emulator: the payment's reference is mapped to an emulator charge, since
+// the bundle's orders are paid through the sandbox.
+type omiseVoider struct {
+	gateway.Gateway // the sandbox, for its name and everything but Void
+	omise           *omise.Gateway
+	charges         map[string]string // payment ref -> Omise charge id
+}
+
+func (g *omiseVoider) Void(ctx context.Context, req gateway.VoidRequest) error {
+	req.PaymentRef = g.charges[req.PaymentRef]
+	return g.omise.Void(ctx, req)
+}
+
+// TestVoidWorkerExpiredOmiseHold: cancelling an order whose Omise authorisation has
+// expired releases the payment as a successful void would (the money is back with the
+// customer), instead of asking staff to release a hold that no longer exists. The
+// charge still reads as capturable (Omise has not marked it yet), so only Omise's
+// expired_charge answer to the reversal tells.
+func TestVoidWorkerExpiredOmiseHold(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := omisetest.New(omisetest.Options{Now: clock})
+	t.Cleanup(srv.Close)
+	c, err := omise.NewClient(omise.ClientOptions{BaseURL: srv.URL, SecretKey: srv.SecretKey()})
+	require.NoError(t, err)
+	og, err := omise.New(omise.Config{ShopID: b.shop.ID, Client: c,
+		WebhookSecrets: []string{base64.StdEncoding.EncodeToString([]byte("whsec-jobs-0123456789abcdef"))}})
+	require.NoError(t, err)
+	capture := false // a hold
+	held, err := c.CreateCharge(ctx, omise.ChargeParams{Amount: 9900, Currency: "THB", Card: "tokn_test_ok", Capture: &capture})
+	require.NoError(t, err)
+
+	sb, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	gw := &omiseVoider{Gateway: sb, omise: og, charges: map[string]string{}}
+	b.jobs.cfg.Gateways.Add(b.shop.ID, gw)
+
+	o, args := b.cancelledHold(t)
+	gw.charges[o.Payments[0].GatewayRef] = held.ID
+	mu.Lock()
+	now = now.Add(omisetest.HoldDuration + time.Hour) // the authorisation ran out
+	mu.Unlock()
+
+	require.NoError(t, (&voidWorker{j: b.jobs}).Work(ctx, job(args, 1)))
+	got, err := b.svc.Order(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.PaymentStatusVoided, got.Payments[0].Status)
+	require.Equal(t, orders.PaymentUnpaid, got.PaymentStatus)
+	ms, err := b.store.OrderMessages(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.KindHoldReleased, ms[len(ms)-1].Kind, "the customer hears that nothing was taken")
+	ns, err := b.store.Notices(ctx, b.shop.ID, 50)
+	require.NoError(t, err)
+	for _, n := range ns {
+		require.NotEqual(t, orders.NoticeVoidFailed, n.Kind, "staff are not asked to release it: %s", n.Text)
+	}
+	ch, ok := srv.Charge(held.ID)
+	require.True(t, ok)
+	require.False(t, ch.Reversed, "nothing was reversed")
 }

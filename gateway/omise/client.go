@@ -110,6 +110,9 @@ const (
 	CodeInvalidCharge         = "invalid_charge"
 	CodeFailedRefund          = "failed_refund"
 	CodeBadRequest            = "bad_request"
+	// CodeExpiredCharge answers a capture or reversal of a card charge whose
+	// authorisation expired uncaptured (Omise cancels it after 7 days, 30 in Japan).
+	CodeExpiredCharge = "expired_charge"
 )
 
 // Temporary reports whether retrying the same call later may succeed: 5xx and 429.

@@ -36,6 +36,15 @@
 //     or PDF, only on an open dispute, at most 10 MB: https://docs.omise.co/documents-api.
 //   - Error object {"object":"error","location","code","message"} with the HTTP status:
 //     omise-go error.go.
+//   - Expiry of authorisations: the charge attributes expired (boolean), expired_at
+//     (when it actually expired) and expires_at (when it is expected to):
+//     https://www.omise.co/charges-api (the 2017-11-02 and Japan versions of the page
+//     list all three). An authorised card charge left uncaptured for more than 7 days
+//     (30 for merchants registered in Japan) is cancelled by Omise, and a capture or a
+//     reversal of it is answered with error code expired_charge, default message
+//     "charge expired", listed among the 400 Bad Request errors:
+//     https://docs.omise.co/api-errors. "If the authorization expires the capture will
+//     fail": https://docs.omise.co/does-omise-support-authorize-and-hold-only.
 //
 // # What is assumed
 //
@@ -56,9 +65,23 @@
 //     creates the source inline with the charge (source[type]=...), as Omise's examples do.
 //   - Event envelope {object:"event", id, key, created_at, data:{object, id, ...}}: from
 //     Omise's documented event payloads (docs.omise.co/api-webhooks examples); the keys
-//     handled are charge.complete, charge.capture, charge.reverse, refund.create,
-//     dispute.create, dispute.update and dispute.close. Any other key is recorded
-//     and acknowledged without being fetched.
+//     handled are charge.complete, charge.capture, charge.reverse, charge.expire,
+//     refund.create, dispute.create, dispute.update and dispute.close. Any other key
+//     is recorded and acknowledged without being fetched.
+//   - charge.expire. The official event lists we could read
+//     (https://www.omise.co/api-webhooks, older versions) name only charge.create,
+//     update, capture, reverse and complete; the current Opn page was cut before its
+//     charge events. The key is taken from third-party integrations (django-omise's
+//     list of event types, which cites that page, and several webhook handlers). It is
+//     handled if it comes, and nothing depends on it: Void and Capture find an expiry
+//     themselves.
+//   - What an expired authorisation looks like: the docs name the fields but show no
+//     such charge. chatpay takes either expired=true or status "expired", on a charge
+//     that was authorised (authorized, or an authorized_amount) and captured nothing,
+//     as a lapsed hold, and assumes authorized stays true after the expiry (an expired
+//     PromptPay charge, never authorised, is a failed payment instead). The date shown
+//     is expired_at, else expires_at. Omise's expires_at of a card hold being the end
+//     of its 7 days is also assumed (omisetest sets it so).
 //
 // # What the gateway does with them
 //
@@ -67,4 +90,13 @@
 // orders.EventVoided, so a capture or release made in Omise's dashboard reaches the
 // order; Gateway.Capture and Gateway.Void make them from chatpay (Void reverses the
 // charge, and a charge already reversed counts as released).
+//
+// An authorisation that expired uncaptured counts as released too, since Omise
+// cancelled it and the money is back with the customer: Void reports success for a
+// charge that reads as expired or whose reversal Omise answers with expired_charge,
+// so a cancelled order's hold is recorded as released instead of staff being asked
+// to release it; charge.expire, and any handled event of such a charge, becomes
+// orders.EventVoided with Reason "expired". Capture of such a charge returns an
+// *ExpiredError: an orders.ECONFLICT error, which the capture job does not retry,
+// saying when the authorisation expired (errors.Is ErrAuthorizationExpired).
 package omise

@@ -22,8 +22,9 @@ const (
 	// and CapturedAmount are what was captured; PaymentRef is the charge.
 	EventCaptured = orders.EventCaptured
 	// EventReversed: the authorisation was released without a capture
-	// (charge.reverse, or any event of a charge found reversed); PaymentRef is the
-	// charge. It is the domain's orders.EventVoided.
+	// (charge.reverse, or any event of a charge found reversed), or it expired
+	// uncaptured (charge.expire, or any event of a charge found so: Reason is then
+	// "expired"); PaymentRef is the charge. It is the domain's orders.EventVoided.
 	EventReversed = orders.EventVoided
 	// EventRefunded: RefundID was created for RefundAmount. Amount is the charge's
 	// refunded total (RefundedTotal), as orders.EventRefunded wants.
@@ -195,6 +196,11 @@ func (g *Gateway) SessionStatus(ctx context.Context, sessionID string) (*gateway
 
 // paymentStatus maps a fetched charge to a session status.
 func paymentStatus(ch *Charge) (status, reason string) {
+	if ch.Expired && ch.Status == ChargePending {
+		// Marked expired while its status still says pending: it can no longer be
+		// paid or captured, whatever the status says.
+		return orders.EventFailed, "expired"
+	}
 	switch ch.Status {
 	case ChargeSuccessful:
 		return orders.EventSucceeded, ""
@@ -219,7 +225,7 @@ func paymentStatus(ch *Charge) (status, reason string) {
 // pending, authorised and capturable, but not paid. Other pending charges (a source
 // the customer has not paid, a 3-D Secure check under way) are not authorised.
 func heldForCapture(ch *Charge) bool {
-	return ch.Status == ChargePending && ch.Authorized && ch.Capturable && !ch.Paid
+	return ch.Status == ChargePending && ch.Authorized && ch.Capturable && !ch.Paid && !ch.Expired
 }
 
 func cmpOr(a, b string) string {
@@ -294,8 +300,14 @@ var _ gateway.Voider = (*Gateway)(nil)
 // releases the hold on the customer's card. Omise documents no idempotency key for a
 // reversal, and none is needed: the charge is read first, and one that is already
 // reversed is released (a retry after a lost answer, or a reversal in the dashboard),
-// while one that is captured, failed or expired cannot be. A reversal Omise refuses
-// is read again, in case it raced with another one.
+// while one that is captured or failed cannot be.
+//
+// An authorisation that expired uncaptured is released too: Omise cancels it by itself
+// and the money is back with the customer, so there is nothing left to release and
+// nothing for staff to do. Void knows it either from the charge it read first (marked
+// expired) or from Omise's answer to the reversal (expired_charge, when the expiry came
+// after the read or before Omise marked the charge). Any other reversal Omise refuses
+// is read again, in case it raced with another release.
 func (g *Gateway) Void(ctx context.Context, req gateway.VoidRequest) error {
 	if req.PaymentRef == "" {
 		return orders.Invalidf("payment_ref", "is required")
@@ -311,6 +323,9 @@ func (g *Gateway) Void(ctx context.Context, req gateway.VoidRequest) error {
 		return orders.Errorf(orders.ECONFLICT, "Charge %s is %s and cannot be released.", ch.ID, ch.Status)
 	}
 	_, err = g.cfg.Client.ReverseCharge(ctx, ch.ID)
+	if isExpiredCharge(err) {
+		return nil
+	}
 	var oe *Error
 	if errors.As(err, &oe) && !oe.Temporary() {
 		if again, rerr := g.cfg.Client.RetrieveCharge(ctx, ch.ID); rerr == nil && released(again) {
@@ -321,8 +336,51 @@ func (g *Gateway) Void(ctx context.Context, req gateway.VoidRequest) error {
 	return err
 }
 
-// released reports a charge whose authorisation was released.
-func released(ch *Charge) bool { return ch.Reversed || ch.Status == ChargeReversed }
+// released reports a charge whose authorisation was released: reversed, or expired
+// uncaptured.
+func released(ch *Charge) bool {
+	return ch.Reversed || ch.Status == ChargeReversed || ch.lapsedHold()
+}
+
+// isExpiredCharge reports Omise's expired_charge error: the charge's authorisation
+// expired, so it can be neither captured nor reversed.
+func isExpiredCharge(err error) bool {
+	var oe *Error
+	return errors.As(err, &oe) && oe.Code == CodeExpiredCharge
+}
+
+// ErrAuthorizationExpired is in the chain of the error Capture returns for a charge
+// whose authorisation expired, for errors.Is.
+var ErrAuthorizationExpired = errors.New("omise: the authorisation expired")
+
+// ExpiredError is Capture's answer for a charge whose authorisation expired before it
+// was captured. It is an orders.ECONFLICT error, so the capture job does not retry it
+// (a later attempt cannot succeed: Omise has already released the money) and staff are
+// told its message.
+type ExpiredError struct {
+	ChargeID string
+	// ExpiredAt is when the authorisation expired, nil when Omise did not say.
+	ExpiredAt *time.Time
+	err       *orders.Error
+}
+
+func newExpiredError(ch *Charge) *ExpiredError {
+	e := &ExpiredError{ChargeID: ch.ID, ExpiredAt: ch.expiryTime()}
+	when := ""
+	if e.ExpiredAt != nil {
+		when = " on " + e.ExpiredAt.UTC().Format("2006-01-02 15:04 MST")
+	}
+	e.err = orders.Errorf(orders.ECONFLICT,
+		"Charge %s cannot be captured: the authorisation expired%s, and Omise gave the money back to the customer. Ask the customer to pay again.",
+		ch.ID, when)
+	return e
+}
+
+func (e *ExpiredError) Error() string { return "omise: " + e.err.Message }
+
+// Unwrap gives orders.ErrorCode and ErrorMessage the ECONFLICT error, and errors.Is
+// ErrAuthorizationExpired.
+func (e *ExpiredError) Unwrap() []error { return []error{e.err, ErrAuthorizationExpired} }
 
 // notFoundError turns Omise's 404 into orders' not-found error: asking again cannot
 // help.
@@ -356,6 +414,9 @@ func (g *Gateway) Capture(ctx context.Context, req gateway.CaptureRequest) (*gat
 	if req.Currency != "" && !strings.EqualFold(ch.Currency, req.Currency) {
 		return nil, orders.Invalidf("currency", "the charge is in %s, not %s", strings.ToUpper(ch.Currency), req.Currency)
 	}
+	if ch.lapsedHold() {
+		return nil, newExpiredError(ch)
+	}
 	if !ch.Capturable {
 		if ch.Status == ChargeSuccessful && ch.CapturedAmount == req.Amount {
 			return &gateway.CaptureResult{ID: ch.ID, Amount: ch.CapturedAmount}, nil
@@ -369,7 +430,16 @@ func (g *Gateway) Capture(ctx context.Context, req gateway.CaptureRequest) (*gat
 	if amount == ch.Amount {
 		amount = 0 // the full amount, which every authorised charge allows
 	}
-	ch, err = g.cfg.Client.CaptureCharge(ctx, ch.ID, amount)
+	captured, err := g.cfg.Client.CaptureCharge(ctx, ch.ID, amount)
+	if isExpiredCharge(err) {
+		// The authorisation expired after the read, or Omise has not marked the charge
+		// yet. Read it again for when it expired; the charge read first still has
+		// expires_at if that fails.
+		if again, rerr := g.cfg.Client.RetrieveCharge(ctx, ch.ID); rerr == nil {
+			ch = again
+		}
+		return nil, newExpiredError(ch)
+	}
 	var oe *Error
 	if errors.As(err, &oe) && !oe.Temporary() {
 		return nil, orders.Errorf(orders.ECONFLICT, "Omise: capture charge: %s", oe.Message)
@@ -377,7 +447,7 @@ func (g *Gateway) Capture(ctx context.Context, req gateway.CaptureRequest) (*gat
 	if err != nil {
 		return nil, err
 	}
-	return &gateway.CaptureResult{ID: ch.ID, Amount: ch.CapturedAmount}, nil
+	return &gateway.CaptureResult{ID: captured.ID, Amount: captured.CapturedAmount}, nil
 }
 
 // ParseWebhook verifies and parses a delivery. It cannot fetch (no context), and the
@@ -430,7 +500,7 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 		out.ChargeStatus, out.CapturedAmount, out.RefundedTotal = ch.Status, ch.CapturedAmount, ch.RefundedAmount
 	}
 	switch ev.Key {
-	case KeyChargeComplete, KeyChargeCapture, KeyChargeReverse:
+	case KeyChargeComplete, KeyChargeCapture, KeyChargeReverse, KeyChargeExpire:
 		if ev.DataObject != "charge" {
 			return nil, fmt.Errorf("%w: %s event carries a %s", gateway.ErrMalformed, ev.Key, ev.DataObject)
 		}
@@ -444,6 +514,10 @@ func (g *Gateway) ResolveEvent(ctx context.Context, ev *Event) (*ResolvedEvent, 
 			out.Type, out.PaymentRef, out.Amount = EventCaptured, ch.ID, ch.captured()
 		case ev.Key == KeyChargeReverse || ch.Status == ChargeReversed:
 			out.Type, out.PaymentRef, out.Reason = EventReversed, ch.ID, "reversed"
+		case ch.lapsedHold():
+			// An authorisation that expired uncaptured is released as a reversal is,
+			// whichever event (charge.expire, or a later charge.complete) brings it.
+			out.Type, out.PaymentRef, out.Reason = EventReversed, ch.ID, "expired"
 		default:
 			// charge.complete, or a capture whose charge is not successful (yet): the
 			// fetched status decides, as for reconciliation.

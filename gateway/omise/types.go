@@ -58,7 +58,11 @@ type Charge struct {
 	Metadata          map[string]any `json:"metadata"`
 	Source            *Source        `json:"source"`
 	CreatedAt         time.Time      `json:"created_at"`
-	ExpiresAt         *time.Time     `json:"expires_at"`
+	// ExpiresAt is when Omise expects the charge to expire: the end of a pending
+	// source's payment window, or of a card authorisation's hold. ExpiredAt is when it
+	// actually expired, and Expired says that it did.
+	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiredAt *time.Time `json:"expired_at"`
 }
 
 // captured is the amount captured so far: captured_amount when Omise reports it, else the
@@ -71,6 +75,31 @@ func (ch *Charge) captured() int64 {
 		return ch.Amount
 	}
 	return 0
+}
+
+// lapsedHold reports a charge whose card authorisation expired before it was captured
+// or reversed: it was authorised, nothing was captured, and Omise marks it expired (the
+// expired flag, or the expired status). Omise cancels such an authorisation by itself,
+// so nothing is held on the customer's card any more. A charge that was never
+// authorised (a PromptPay QR nobody paid) also expires, but held nothing: it is a
+// failed payment, not a released one.
+func (ch *Charge) lapsedHold() bool {
+	if !(ch.Expired || ch.Status == ChargeExpired) {
+		return false
+	}
+	return (ch.Authorized || ch.AuthorizedAmount > 0) && !ch.Paid && ch.CapturedAmount == 0
+}
+
+// expiryTime is when the charge expired, as precisely as Omise says: expired_at, else
+// expires_at; nil when it says neither.
+func (ch *Charge) expiryTime() *time.Time {
+	if ch.ExpiredAt != nil && !ch.ExpiredAt.IsZero() {
+		return ch.ExpiredAt
+	}
+	if ch.ExpiresAt != nil && !ch.ExpiresAt.IsZero() {
+		return ch.ExpiresAt
+	}
+	return nil
 }
 
 // Source is a payment source.

@@ -154,10 +154,14 @@ const (
 	KeyChargeComplete = "charge.complete"
 	KeyChargeCapture  = "charge.capture"
 	KeyChargeReverse  = "charge.reverse"
-	KeyRefundCreate   = "refund.create"
-	KeyDisputeCreate  = "dispute.create"
-	KeyDisputeUpdate  = "dispute.update"
-	KeyDisputeClose   = "dispute.close"
+	// KeyChargeExpire is sent when a charge expires (see the package doc for what
+	// rests on Omise's documentation). Only an expired authorisation becomes an event
+	// chatpay acts on; an unpaid QR that expired resolves to a failed payment.
+	KeyChargeExpire  = "charge.expire"
+	KeyRefundCreate  = "refund.create"
+	KeyDisputeCreate = "dispute.create"
+	KeyDisputeUpdate = "dispute.update"
+	KeyDisputeClose  = "dispute.close"
 )
 
 // Event is a verified webhook body: Omise's event envelope. Data is the snapshot of the

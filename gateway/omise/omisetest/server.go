@@ -4,8 +4,15 @@
 // Basic auth with the secret key and a known Omise-Version header; enforces the
 // 15-refund and captured-amount rules server side too (so tests can tell a local refusal
 // from a remote one); captures and reverses (releases) authorised charges; lets tests
-// complete or authorise charges and open and close disputes; sends signed webhooks in
-// Omise's event envelope; and injects faults (5xx answers, hangs).
+// complete, authorise or expire charges and open and close disputes; sends signed
+// webhooks in Omise's event envelope; and injects faults (5xx answers, hangs).
+//
+// Authorisations expire as Omise's do (HoldDuration after they were made), in two
+// steps a test drives separately. Once the emulator's clock (Options.Now) is past a
+// charge's expires_at, its capture or reversal is answered with Omise's expired_charge
+// error, while the charge itself still reads as capturable: Omise has not marked it
+// yet. ExpireCharge is that marking, Omise's own expiry: the charge reads as expired
+// and charge.expire is sent; its capture or reversal is refused the same way.
 package omisetest
 
 import (
@@ -240,7 +247,8 @@ func (s *Server) createCharge(w http.ResponseWriter, r *http.Request) {
 		} else if ch.Capture {
 			ch.Status, ch.Paid, ch.PaidAt, ch.CapturedAmount = omise.ChargeSuccessful, true, &now, amount
 		} else {
-			ch.Capturable, ch.AuthorizedAmount = true, amount
+			exp := now.Add(HoldDuration)
+			ch.Capturable, ch.AuthorizedAmount, ch.ExpiresAt = true, amount, &exp
 		}
 	case f.Get("source[type]") != "" || f.Get("source") != "":
 		typ := f.Get("source[type]")
@@ -277,6 +285,10 @@ func (s *Server) createCharge(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, body)
 }
 
+// HoldDuration is how long a card authorisation lasts before Omise cancels it: 7 days
+// (30 for merchants registered in Japan, which the emulator does not model).
+const HoldDuration = 7 * 24 * time.Hour
+
 // FailingToken is a card token whose charge fails.
 const FailingToken = "tokn_test_fail"
 
@@ -302,6 +314,10 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, omise.CodeNotFound, "charge was not found")
+		return
+	}
+	if s.refuseExpired(w, ch) {
+		s.mu.Unlock()
 		return
 	}
 	if !ch.Capturable {
@@ -336,6 +352,10 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, omise.CodeNotFound, "charge was not found")
 		return
 	}
+	if s.refuseExpired(w, ch) {
+		s.mu.Unlock()
+		return
+	}
 	if !ch.Capturable {
 		s.mu.Unlock()
 		writeError(w, http.StatusBadRequest, "failed_reverse", "only an authorized, uncaptured charge can be reversed")
@@ -347,6 +367,46 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeJSON(w, body)
 	s.deliver(ev)
+}
+
+// refuseExpired answers a capture or reversal of a card authorisation that expired
+// (marked so, or past its expires_at on the emulator's clock) with Omise's
+// expired_charge error, 400 "charge expired", and reports whether it did. It does not
+// mark the charge: that is ExpireCharge's part. Called with s.mu held.
+func (s *Server) refuseExpired(w http.ResponseWriter, ch *omise.Charge) bool {
+	ranOut := ch.Capturable && ch.ExpiresAt != nil && !s.opts.Now().Before(*ch.ExpiresAt)
+	if !ranOut && !(ch.Expired && ch.Authorized) {
+		return false
+	}
+	writeError(w, http.StatusBadRequest, omise.CodeExpiredCharge, "charge expired")
+	return true
+}
+
+// ExpireCharge expires a pending charge now, as Omise's own expiry does: a card
+// authorisation left uncaptured (whose capture or reversal is then answered with
+// expired_charge), or a source charge the customer did not pay. The charge becomes
+// status expired, expired true, expired_at now, no longer capturable (authorized stays
+// as it was), and charge.expire is sent.
+func (s *Server) ExpireCharge(chargeID string) error {
+	s.mu.Lock()
+	ch, found := s.charges[chargeID]
+	if !found {
+		s.mu.Unlock()
+		return fmt.Errorf("omisetest: charge %s not found", chargeID)
+	}
+	if ch.Status != omise.ChargePending {
+		s.mu.Unlock()
+		return fmt.Errorf("omisetest: charge %s is %s; only a pending charge expires", chargeID, ch.Status)
+	}
+	at := s.opts.Now().UTC().Truncate(time.Second)
+	ch.Status, ch.Expired, ch.ExpiredAt, ch.Capturable = omise.ChargeExpired, true, &at, false
+	if ch.Source != nil {
+		ch.Source.ChargeStatus = ch.Status
+	}
+	ev := s.event(omise.KeyChargeExpire, s.snapshotCharge(ch))
+	s.mu.Unlock()
+	s.deliver(ev)
+	return nil
 }
 
 func (s *Server) listRefunds(w http.ResponseWriter, r *http.Request) {
@@ -624,9 +684,10 @@ func (s *Server) Complete(chargeID string, ok bool) error {
 
 // Authorize settles a pending charge as authorised but not captured and sends
 // charge.complete: the card holds the money until the charge is captured or reversed,
-// as a card charge created with capture=false (a pre-authorisation) is once the card
-// is checked. chatpay's own charges use sources, which Omise captures at once; tests
-// use Authorize to have such a charge held, as it would be from a card.
+// or until the authorisation expires (expires_at becomes HoldDuration from now), as a
+// card charge created with capture=false (a pre-authorisation) is once the card is
+// checked. chatpay's own charges use sources, which Omise captures at once; tests use
+// Authorize to have such a charge held, as it would be from a card.
 func (s *Server) Authorize(chargeID string) error {
 	s.mu.Lock()
 	ch, found := s.charges[chargeID]
@@ -638,7 +699,8 @@ func (s *Server) Authorize(chargeID string) error {
 		s.mu.Unlock()
 		return fmt.Errorf("omisetest: charge %s is %s, not awaiting the customer", chargeID, ch.Status)
 	}
-	ch.Capture, ch.Authorized, ch.Capturable, ch.AuthorizedAmount = false, true, true, ch.Amount
+	exp := s.opts.Now().UTC().Truncate(time.Second).Add(HoldDuration)
+	ch.Capture, ch.Authorized, ch.Capturable, ch.AuthorizedAmount, ch.ExpiresAt = false, true, true, ch.Amount, &exp
 	ev := s.event(omise.KeyChargeComplete, s.snapshotCharge(ch))
 	s.mu.Unlock()
 	s.deliver(ev)
