@@ -630,6 +630,16 @@ func (s *Service) CreateShipment(ctx context.Context, shopID, id, carrier, track
 			// A hold can expire or be released; goods leave only against captured money.
 			return Errorf(EPAYMENTREQUIRED, "Order %s's payment is only authorised; capture it before shipping.", o.Code)
 		}
+		// The payment status turns refunded only when the gateway confirms the refund,
+		// but a refund of everything is decided once it is queued: goods sent meanwhile
+		// would go out for money already on its way back.
+		refunding, err := fullyRefunding(ctx, tx, o)
+		if err != nil {
+			return err
+		}
+		if refunding {
+			return Errorf(ECONFLICT, "Order %s is being refunded in full and cannot be shipped: nothing paid is left to ship for.", o.Code)
+		}
 		sh = &Shipment{
 			ID:             NewID(),
 			ShopID:         shopID,
@@ -649,6 +659,28 @@ func (s *Service) CreateShipment(ctx context.Context, shopID, id, carrier, track
 		return nil, err
 	}
 	return sh, nil
+}
+
+// fullyRefunding reports whether the order's refunds, pending or succeeded, cover
+// everything its payments took, so that nothing paid is left to ship for. Duplicate
+// payments do not count: their refunds return the extra money, not the order's. An
+// order that took no money (cash on delivery) is never fully refunding.
+func fullyRefunding(ctx context.Context, tx Tx, o *Order) (bool, error) {
+	var paid, back int64
+	for _, p := range o.Payments {
+		if p.Duplicate {
+			continue
+		}
+		// RefundsTotal counts pending refunds with succeeded ones, and also what a lost
+		// dispute took back.
+		done, err := tx.RefundsTotal(ctx, o.ShopID, p.ID)
+		if err != nil {
+			return false, err
+		}
+		paid += p.Amount
+		back += done
+	}
+	return paid > 0 && back >= paid, nil
 }
 
 // CompleteOrder marks a shipped order completed. A completed cash-on-delivery order

@@ -24,7 +24,8 @@ type OrderDetail struct {
 	Currency string
 	// CanResend, CanCancel, CanShip and CanRefund say which action forms the page shows;
 	// ShipBlocked says the ship form is shown disabled because the order is not paid,
-	// or (ShipWhy "not_captured") because its payment is only authorised.
+	// because (ShipWhy "not_captured") its payment is only authorised, or because
+	// (ShipWhy "refunded") everything paid is refunded or being refunded.
 	CanResend, CanCancel, CanShip, CanRefund, ShipBlocked bool
 	ShipWhy                                               string
 	// The refund form follows what the payment's gateway can do: RefundPartial offers

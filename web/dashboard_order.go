@@ -125,7 +125,7 @@ func (s *Server) dashboardOrder(c *gin.Context) {
 	// The service refunds the first payment with something left on it; the form
 	// offers what is left on that one, under its gateway's rules.
 	var target *orders.Payment
-	var refundable int64
+	var refundable, paid, paidBack int64
 	for _, py := range o.Payments {
 		row := templates.PaymentRow{Gateway: py.Gateway, Ref: py.GatewayRef, Amount: fm(py.Amount), Status: py.Status, Duplicate: py.Duplicate}
 		if done := max(py.RefundedAmount, refunding[py.ID]); done > 0 {
@@ -137,7 +137,14 @@ func (s *Server) dashboardOrder(c *gin.Context) {
 		if rest := py.Amount - max(py.RefundedAmount, refunding[py.ID]); target == nil && !py.Duplicate && rest > 0 {
 			target, refundable = py, rest
 		}
+		if !py.Duplicate {
+			paid += py.Amount
+			paidBack += max(py.RefundedAmount, refunding[py.ID])
+		}
 	}
+	// The service refuses to ship once refunds, pending or done, cover everything
+	// paid (a duplicate's refund returns the extra money, not the order's).
+	fullyRefunding := paid > 0 && paidBack >= paid
 	for _, sh := range o.Shipments {
 		row := templates.ShipmentRow{Carrier: sh.Carrier, Tracking: sh.TrackingNumber}
 		row.Time, row.TimeISO = stamp(sh.CreatedAt)
@@ -154,11 +161,16 @@ func (s *Server) dashboardOrder(c *gin.Context) {
 
 	d.CanResend = u.Can(auth.ActionCreateOrder) && o.LinkActive() && o.ConversationID != ""
 	d.CanCancel = u.Can(auth.ActionCancelOrder) && o.Status == orders.StatusAwaitingPayment
-	if u.Can(auth.ActionShip) && o.PaymentStatus != orders.PaymentRefunded {
+	if u.Can(auth.ActionShip) {
+		shippable := o.Status == orders.StatusPaid || o.Status == orders.StatusShipped
 		switch {
 		case o.PaymentStatus == orders.PaymentAuthorized:
 			d.ShipBlocked, d.ShipWhy = true, "not_captured"
-		case o.Status == orders.StatusPaid || o.Status == orders.StatusShipped:
+		case shippable && (fullyRefunding || o.PaymentStatus == orders.PaymentRefunded):
+			// Shown disabled with the reason, not hidden, so that staff who expect
+			// to ship learn why they may not.
+			d.ShipBlocked, d.ShipWhy = true, "refunded"
+		case shippable:
 			d.CanShip = true
 		case o.Status == orders.StatusAwaitingPayment && o.PaymentMethod == orders.MethodCOD:
 			d.CanShip = true
