@@ -98,8 +98,9 @@ type Session struct {
 	RevokedAt *time.Time
 }
 
-// Store persists users and sessions. Every method but SessionByTokenHash is scoped by
-// shop: a row of another shop is not found. Stores return orders.ErrNotFound (or an
+// Store persists users and sessions. Every method but SessionByTokenHash,
+// UseSignInLink and the Sweeper's is scoped by shop: a row of another shop is not
+// found. Stores return orders.ErrNotFound (or an
 // *orders.Error with ENOTFOUND) for a missing row and an ECONFLICT *orders.Error when
 // CreateUser meets an existing (shop, email).
 type Store interface {
@@ -124,4 +125,8 @@ type Store interface {
 	// had not expired by t; otherwise it returns a not-found error. Checking and
 	// marking are one statement, so a link is spent at most once.
 	UseSignInLink(ctx context.Context, tokenHash []byte, t time.Time) (*SignInLink, error)
+
+	// Sweeper deletes sessions and sign-in links long after they stopped working,
+	// across all shops (see Sweep).
+	Sweeper
 }

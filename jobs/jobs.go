@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/chatpay/chatpay/auth"
 	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/gateway"
 	"github.com/chatpay/chatpay/orders"
@@ -58,8 +59,12 @@ type Config struct {
 	// ReconcileWindow bounds how far back reconciliation looks; older attempts were
 	// abandoned by their customers.
 	ReconcileWindow time.Duration
-	Logger          *slog.Logger
-	Registerer      prometheus.Registerer
+	// Sweeper deletes the dashboard's ended sessions and spent sign-in links hourly.
+	// Nil uses the Service's store, which keeps the dashboard's users too in both
+	// orders/sqlite and orders/postgres; a store that does not leaves the job out.
+	Sweeper    auth.Sweeper
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Jobs holds the workers and what the River client needs to run them.
@@ -88,6 +93,9 @@ func New(cfg Config) (*Jobs, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Sweeper == nil {
+		cfg.Sweeper, _ = cfg.Service.Store().(auth.Sweeper)
 	}
 	j := &Jobs{
 		cfg: cfg,
@@ -126,6 +134,16 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &refreshCardWorker{j: j})
 	river.AddWorker(workers, &expireSessionsWorker{j: j})
 	river.AddWorker(workers, &disputeReminderWorker{j: j})
+	river.AddWorker(workers, &sweepWorker{j: j})
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(j.cfg.ReconcileEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return orders.ReconcileAttempts{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile_attempts"}),
+		disputeReminderJob(),
+	}
+	if j.cfg.Sweeper != nil {
+		periodic = append(periodic, sweepJob())
+	}
 	return &river.Config{
 		Workers: workers,
 		// Most jobs wait on the network (chat platforms, gateways), so a worker is
@@ -138,14 +156,9 @@ func (j *Jobs) RiverConfig() *river.Config {
 		JobTimeout:        time.Minute,
 		// River reports its routine work (job counts every few seconds) at info;
 		// chatpay's log keeps River's warnings and errors only.
-		Logger:     slog.New(minLevel{j.log.Handler(), slog.LevelWarn}),
-		Middleware: []rivertype.Middleware{river.WorkerMiddlewareFunc(j.measure)},
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(j.cfg.ReconcileEvery),
-				func() (river.JobArgs, *river.InsertOpts) { return orders.ReconcileAttempts{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile_attempts"}),
-			disputeReminderJob(),
-		},
+		Logger:       slog.New(minLevel{j.log.Handler(), slog.LevelWarn}),
+		Middleware:   []rivertype.Middleware{river.WorkerMiddlewareFunc(j.measure)},
+		PeriodicJobs: periodic,
 	}
 }
 

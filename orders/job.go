@@ -97,3 +97,10 @@ func (RefreshCard) Priority() int { return 4 }
 type RemindDisputes struct{}
 
 func (RemindDisputes) Kind() string { return "remind_disputes" }
+
+// SweepDashboardSessions deletes the dashboard's sessions and one-time sign-in links a
+// week after they stopped working (periodic; see auth.Sweep). It is not about
+// checkout sessions, which ExpireSessions ends at the gateways.
+type SweepDashboardSessions struct{}
+
+func (SweepDashboardSessions) Kind() string { return "sweep_dashboard_sessions" }

@@ -363,4 +363,6 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		require.Equal(t, int32(1), wins.Load(), "exactly one browser is signed in")
 		require.Equal(t, int32(19), losses.Load())
 	})
+
+	runSweep(t, open)
 }
