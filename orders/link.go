@@ -28,15 +28,30 @@ func HashLinkToken(token string) []byte {
 	return h[:]
 }
 
-// ValidLinkToken reports whether s has the shape of a token, so that pay pages can
-// answer 404 for junk without a store lookup.
+// ValidLinkToken reports whether s is shaped exactly like a token NewLinkToken makes,
+// so that pay pages can answer 404 for junk without a store lookup: 22 characters of
+// the base64url alphabet, the last of which holds the 16th byte's top two bits and
+// four zero bits. Decoding is not enough, because Go's decoder skips CR and LF and
+// ignores nonzero trailing bits, so it takes strings no token ever is.
 func ValidLinkToken(s string) bool {
-	if len(s) != 22 {
+	if len(s) != linkTokenLen {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(s)
-	return err == nil
+	for i := range len(s) {
+		if !isBase64URL(s[i]) {
+			return false
+		}
+	}
+	switch s[len(s)-1] {
+	case 'A', 'Q', 'g', 'w': // 0, 16, 32, 48: the low four bits are zero
+		return true
+	}
+	return false
 }
+
+// linkTokenLen is the length of a token: 16 bytes in base64url without padding,
+// base64.RawURLEncoding.EncodedLen(16).
+const linkTokenLen = 22
 
 // linkSealer seals tokens with AES-256-GCM; the order ID is the associated data, so a
 // sealed token copied onto another order does not open. It also holds the key that

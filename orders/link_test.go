@@ -43,9 +43,22 @@ func TestValidLinkToken(t *testing.T) {
 		valid bool
 	}{
 		{"AAAAAAAAAAAAAAAAAAAAAA", true},
-		{"abcdefghijklmnopqrstu-", true},
-		{"abcdefghijklmnopqrstu_", true},
+		{"-_0123456789abcdefghiw", true},
+		{"zzzzzzzzzzzzzzzzzzzzzQ", true},
+		{"___________________-_g", true},
 		{"", false},
+		// The last character holds the 16th byte's top two bits and four zero bits,
+		// so NewLinkToken ends every token in A, Q, g or w.
+		{"abcdefghijklmnopqrstu-", false},
+		{"abcdefghijklmnopqrstu_", false},
+		{"AAAAAAAAAAAAAAAAAAAAAB", false},
+		// Go's base64 decoder skips CR and LF; a token never has them.
+		{"0000000\r00000000\r00000", false},
+		{"AAAAAAAAAAAAAAAAAAAA\nA", false},
+		{"\nAAAAAAAAAAAAAAAAAAAAA", false},
+		{"AAAAAAAAAAAAAAAAAAAA\r\n", false},
+		{"AAAAAAAAAA AAAAAAAAAAA", false},
+		{"AAAAAAAAAA\tAAAAAAAAAAA", false},
 		{"AAAAAAAAAAAAAAAAAAAAA", false},   // 21
 		{"AAAAAAAAAAAAAAAAAAAAAAA", false}, // 23
 		{"abcdefghijklmnopqrstu+", false},  // standard, not URL, alphabet
@@ -60,22 +73,22 @@ func TestValidLinkToken(t *testing.T) {
 }
 
 // FuzzValidLinkToken checks the pay pages' first filter of a token taken from a URL:
-// it never panics and lets through only 22 bytes that decode as base64url. It is a
-// filter, not the check: Go's decoder skips CR and LF, so "0000000\r00000000\r00000"
-// passes it, and only the store lookup (no stored token has such a hash) rejects it.
+// it never panics and lets through exactly what NewLinkToken makes, 16 bytes in
+// canonical base64url, so that whatever it accepts encodes back to itself (Go's
+// decoder alone would also take CR, LF and nonzero trailing bits).
 func FuzzValidLinkToken(f *testing.F) {
 	f.Add(orders.NewLinkToken())
 	f.Add("")
 	f.Add("AAAAAAAAAAAAAAAAAAAAA=")
 	f.Add("abcdefghijklmnopqrstu+")
+	f.Add("abcdefghijklmnopqrstu-")
 	f.Add("0000000\r00000000\r00000")
+	f.Add("AAAAAAAAAAAAAAAAAAAA\nA")
+	f.Add("AAAAAAAAAAAAAAAAAAAA\r\n")
 	f.Add(strings.Repeat("é", 11))
 	f.Fuzz(func(t *testing.T, s string) {
-		if !orders.ValidLinkToken(s) {
-			return
-		}
-		require.Len(t, s, 22)
-		_, err := base64.RawURLEncoding.DecodeString(s)
-		require.NoError(t, err)
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		canonical := err == nil && len(raw) == 16 && base64.RawURLEncoding.EncodeToString(raw) == s
+		require.Equal(t, canonical, orders.ValidLinkToken(s), "%q", s)
 	})
 }
