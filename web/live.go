@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,6 +34,18 @@ const (
 	// time on one process: one per open tab, with room for many tabs, but not a
 	// flood of connections, each of which holds a goroutine and a subscription.
 	maxUserStreams = 16
+	// liveSessionIdleCheck is how often an open dashboard stream checks its session
+	// again while nothing else makes it: a session revoked, signed out in another tab,
+	// or expired ends its idle streams within this long.
+	liveSessionIdleCheck = 30 * time.Second
+	// liveSessionFresh is how long a check of the session vouches for it before an
+	// event. Checking before every event would read the store once per change per
+	// open tab, which a busy shop (many changes a second, many tabs) turns into a
+	// flood of reads for nothing. The price is that a stream may pass on the change
+	// identifiers of up to this long after its session ended. Those are identifiers
+	// only: the page's redraw fetches them through the dashboard's own routes, which
+	// check the session on every request and so refuse it.
+	liveSessionFresh = 5 * time.Second
 )
 
 // liveRoutes registers its routes on r. Server-sent events for the dashboard and the web chat.
@@ -40,29 +53,96 @@ func (s *Server) liveRoutes(r *gin.RouterGroup) {
 	if s.auth == nil {
 		return // no dashboard, so no one to stream to
 	}
-	streams := &streamCounts{max: maxUserStreams, open: map[string]int{}}
-	r.GET(liveEventsPath, s.requireUser, func(c *gin.Context) { s.dashboardEvents(c, streams) })
+	ds := &dashboardStreams{
+		counts:    &streamCounts{max: maxUserStreams, open: map[string]int{}},
+		idleCheck: liveSessionIdleCheck,
+		fresh:     liveSessionFresh,
+	}
+	r.GET(liveEventsPath, s.requireUser, func(c *gin.Context) { s.dashboardEvents(c, ds) })
+}
+
+// dashboardStreams is what the dashboard's event streams share: the count of open
+// streams per user and how often each checks its session again (see
+// liveSessionIdleCheck and liveSessionFresh; tests shorten both).
+type dashboardStreams struct {
+	counts    *streamCounts
+	idleCheck time.Duration
+	fresh     time.Duration
 }
 
 // dashboardEvents streams every change of the signed-in user's shop, and no other
 // shop's: the shop comes from the session, never from the request. A user past
 // maxUserStreams open streams gets 429; live.js then backs off, and the page works
 // without live updates.
-func (s *Server) dashboardEvents(c *gin.Context, streams *streamCounts) {
+//
+// requireUser checked the session when the stream opened, but a stream lives for
+// hours, and the session may end meanwhile: signed out in another tab, revoked, the
+// user disabled, or expired. So the stream checks it again before the events it
+// sends and while idle (see sessionGuard), and when the session no longer works,
+// sends an "end" event and ends: live.js then stops rather than reconnecting, since
+// a reconnect would only meet the sign-in page.
+func (s *Server) dashboardEvents(c *gin.Context, ds *dashboardStreams) {
 	u := dashboardUser(c)
 	if !u.Can(auth.ActionViewOrders) {
 		s.renderPage(c, http.StatusForbidden, "error", templates.PageView{Locale: "en"})
 		return
 	}
 	key := u.ShopID + "/" + u.ID
-	if !streams.acquire(key) {
+	if !ds.counts.acquire(key) {
 		c.Header("Retry-After", "30")
 		s.renderPage(c, http.StatusTooManyRequests, "error", templates.PageView{Locale: "en",
 			Message: "Too many live pages are open for this user. Close some tabs and reload."})
 		return
 	}
-	defer streams.release(key)
-	s.streamChanges(c, u.ShopID, nil)
+	defer ds.counts.release(key)
+	token := s.sessionToken(c)
+	guard := &sessionGuard{
+		idleCheck: ds.idleCheck,
+		fresh:     ds.fresh,
+		checked:   time.Now(), // requireUser has just checked it
+		check: func(ctx context.Context) error {
+			// CheckSession, not SessionUser: the stream's own checks must not count
+			// as use, or an open tab would keep its session from idling out.
+			cur, err := s.auth.CheckSession(ctx, token)
+			if err != nil {
+				return err
+			}
+			// The same token names the same session, so the same user; but the
+			// user's role may have changed since.
+			if cur.ShopID != u.ShopID || cur.ID != u.ID || !cur.Can(auth.ActionViewOrders) {
+				return auth.ErrNoSession
+			}
+			return nil
+		},
+	}
+	s.stream(c, u.ShopID, nil, guard)
+}
+
+// sessionGuard keeps an event stream to the session it opened with.
+type sessionGuard struct {
+	// check returns nil while the session works, auth.ErrNoSession once it does
+	// not, and any other error when it cannot tell (the store is unreachable).
+	check func(ctx context.Context) error
+	// idleCheck is how often the stream checks while idle, fresh how long a check
+	// vouches for the session before an event.
+	idleCheck time.Duration
+	fresh     time.Duration
+	// checked is when the session was last found to work; the stream's goroutine
+	// alone reads and writes it.
+	checked time.Time
+}
+
+// valid checks the session unless a check fresher than g.fresh vouches for it.
+func (g *sessionGuard) valid(ctx context.Context) error {
+	now := time.Now()
+	if now.Sub(g.checked) < g.fresh {
+		return nil
+	}
+	if err := g.check(ctx); err != nil {
+		return err
+	}
+	g.checked = now
+	return nil
 }
 
 // streamCounts counts the open event streams per key and refuses one past max.
@@ -115,6 +195,20 @@ func (sc *streamCounts) release(key string) {
 // needs nothing: for a request without a body, net/http lifts the read deadline
 // itself while it watches the connection for the client leaving.
 func (s *Server) streamChanges(c *gin.Context, shopID string, keep func(orders.Change) bool) {
+	s.stream(c, shopID, keep, nil)
+}
+
+// stream is streamChanges, and with a guard, also checks the session before each
+// event it sends and every guard.idleCheck meanwhile. Once the session no longer
+// works, it sends
+//
+//	event: end
+//	data: {"reason":"session"}
+//
+// which tells live.js not to reconnect, and ends. When the check cannot tell (the
+// store is unreachable), it ends without that event, sending nothing it could not
+// vouch for: live.js reconnects, through requireUser, which checks again.
+func (s *Server) stream(c *gin.Context, shopID string, keep func(orders.Change) bool, guard *sessionGuard) {
 	if s.live == nil {
 		c.Status(http.StatusNoContent)
 		return
@@ -149,6 +243,26 @@ func (s *Server) streamChanges(c *gin.Context, shopID string, keep func(orders.C
 	}
 	heartbeat := time.NewTicker(liveHeartbeat)
 	defer heartbeat.Stop()
+	// sessionWorks is false when the stream must end: its session ended (and the
+	// client has been told) or could not be checked.
+	sessionWorks := func() bool {
+		err := guard.valid(ctx)
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, auth.ErrNoSession):
+			write("event: end\ndata: {\"reason\":\"session\"}\n\n")
+		case ctx.Err() == nil:
+			s.log.WarnContext(ctx, "live: check session", "err", err)
+		}
+		return false
+	}
+	var idleCheck <-chan time.Time // nil, so never ready, without a guard
+	if guard != nil {
+		t := time.NewTicker(guard.idleCheck)
+		defer t.Stop()
+		idleCheck = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -160,6 +274,9 @@ func (s *Server) streamChanges(c *gin.Context, shopID string, keep func(orders.C
 			if keep != nil && !keep(ch) {
 				continue
 			}
+			if guard != nil && !sessionWorks() {
+				return
+			}
 			data, err := json.Marshal(ch)
 			if err != nil {
 				s.log.ErrorContext(ctx, "live: encode change", "err", err)
@@ -170,6 +287,10 @@ func (s *Server) streamChanges(c *gin.Context, shopID string, keep func(orders.C
 			}
 		case <-heartbeat.C:
 			if !write(": ping\n\n") {
+				return
+			}
+		case <-idleCheck:
+			if !sessionWorks() {
 				return
 			}
 		}

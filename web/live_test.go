@@ -35,7 +35,19 @@ type liveSite struct {
 	client *http.Client
 	// owner is the session cookie of shop-a's owner.
 	owner *http.Cookie
+	auth  *auth.Service
+	// clock is the auth service's: sessions expire as the test moves it.
+	clock *authtest.Clock
 }
+
+// Test routes serving the dashboard's stream (requireUser and dashboardEvents) with
+// the session checks' intervals shortened. Both check before every event (no
+// freshness window), so that what a test does to the session shows on the next
+// change; liveEachEvent never checks while idle, liveIdleCheck does so constantly.
+const (
+	liveEachEvent = "/test/dashboard/events/each-event"
+	liveIdleCheck = "/test/dashboard/events/idle"
+)
 
 // liveTimeout is the test server's ReadTimeout and WriteTimeout.
 const liveTimeout = 300 * time.Millisecond
@@ -61,7 +73,8 @@ func setupLive(t *testing.T, withHub bool) *liveSite {
 		Changes: ls.hub,
 	})
 	require.NoError(t, err)
-	authSvc, _ := authtest.NewService(t, store)
+	authSvc, clock := authtest.NewService(t, store)
+	ls.auth, ls.clock = authSvc, clock
 	_, err = authSvc.AddUser(ctx, "shop-a", "owner@example.com", auth.RoleOwner, authtest.Password)
 	require.NoError(t, err)
 	cfg := Config{Service: ls.svc, Gateways: gateway.NewRegistry(), Pages: pages, Auth: authSvc}
@@ -78,6 +91,15 @@ func setupLive(t *testing.T, withHub bool) *liveSite {
 		id := c.Param("id")
 		srv.streamChanges(c, "shop-a", func(ch orders.Change) bool { return ch.Conversation == id })
 	})
+	testStreams := func(idleCheck time.Duration) gin.HandlerFunc {
+		ds := &dashboardStreams{
+			counts:    &streamCounts{max: maxUserStreams, open: map[string]int{}},
+			idleCheck: idleCheck,
+		}
+		return func(c *gin.Context) { srv.dashboardEvents(c, ds) }
+	}
+	engine.GET(liveEachEvent, srv.requireUser, testStreams(time.Hour))
+	engine.GET(liveIdleCheck, srv.requireUser, testStreams(10*time.Millisecond))
 	hs := httptest.NewUnstartedServer(engine)
 	hs.Config.ReadTimeout, hs.Config.WriteTimeout = liveTimeout, liveTimeout
 	hs.Start()
@@ -275,4 +297,106 @@ func TestLiveEventsPerUserCap(t *testing.T) {
 		defer res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	}, 5*time.Second, 20*time.Millisecond, "a closed stream frees its place")
+}
+
+// requireSessionEnd reads the stream to its end, which must come, after an "end"
+// event and with no change in between.
+func requireSessionEnd(t *testing.T, evs <-chan sseEvent) {
+	t.Helper()
+	ev := nextEvent(t, evs)
+	require.Equal(t, "end", ev.name, "the stream tells the page its session ended, and no change: %+v", ev)
+	require.True(t, nextEvent(t, evs).end, "then it ends")
+}
+
+// TestLiveEventsEndAtSignOut: signing out (in another tab, with the same session)
+// ends the open stream, which passes on no change made afterwards.
+func TestLiveEventsEndAtSignOut(t *testing.T) {
+	t.Parallel()
+	ls := setupLive(t, true)
+	res := ls.open(liveEachEvent, ls.owner)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	evs := events(t, res)
+
+	// While the session works, changes arrive, each checked.
+	before := ls.createOrder("shop-a", "visitor-1")
+	ev := nextEvent(t, evs)
+	require.Equal(t, "change", ev.name)
+	require.Equal(t, before.ID, ev.change.Order)
+
+	req, err := http.NewRequest(http.MethodPost, ls.url+signOutPath, nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", ls.url)
+	req.AddCookie(ls.owner)
+	out, err := ls.client.Do(req)
+	require.NoError(t, err)
+	out.Body.Close()
+	require.Equal(t, http.StatusSeeOther, out.StatusCode)
+	require.Equal(t, signInURL("shop-a"), out.Header.Get("Location"))
+
+	after := ls.createOrder("shop-a", "visitor-2")
+	ev = nextEvent(t, evs)
+	require.NotEqual(t, after.ID, ev.change.Order, "a change made after sign-out reached the stream")
+	require.Equal(t, "end", ev.name)
+	require.True(t, nextEvent(t, evs).end, "the stream ends")
+
+	// Reconnecting meets the sign-in page, as before.
+	again := ls.open(liveEventsPath, ls.owner)
+	require.Equal(t, http.StatusSeeOther, again.StatusCode)
+}
+
+// TestLiveEventsRevokedWhileIdle: a session revoked elsewhere ends a stream on which
+// nothing happens, at the stream's next idle check.
+func TestLiveEventsRevokedWhileIdle(t *testing.T) {
+	t.Parallel()
+	ls := setupLive(t, true)
+	res := ls.open(liveIdleCheck, ls.owner)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	evs := events(t, res)
+
+	require.NoError(t, ls.auth.EndSession(context.Background(), ls.owner.Value))
+	requireSessionEnd(t, evs)
+}
+
+// TestLiveEventsIdleTimeout: the stream's own checks do not count as use of the
+// session, so a tab left open does not keep its session from idling out (the test
+// service's idle timeout is 1 h).
+func TestLiveEventsIdleTimeout(t *testing.T) {
+	t.Parallel()
+	ls := setupLive(t, true)
+	res := ls.open(liveIdleCheck, ls.owner)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	evs := events(t, res)
+
+	// 59 minutes on, the session works: the change, checked before it is sent,
+	// arrives. Had that check counted as use, the session would be good for another
+	// hour from here.
+	ls.clock.Advance(59 * time.Minute)
+	o := ls.createOrder("shop-a", "visitor-1")
+	ev := nextEvent(t, evs)
+	require.Equal(t, "change", ev.name)
+	require.Equal(t, o.ID, ev.change.Order)
+
+	ls.clock.Advance(2 * time.Minute) // 61 minutes unused
+	requireSessionEnd(t, evs)
+}
+
+// TestSessionGuardFresh: a check vouches for the session for fresh, so a burst of
+// events costs one store read, not one each.
+func TestSessionGuardFresh(t *testing.T) {
+	t.Parallel()
+	checks := 0
+	g := &sessionGuard{
+		fresh: time.Hour,
+		check: func(context.Context) error { checks++; return nil },
+	}
+	for range 100 {
+		require.NoError(t, g.valid(context.Background()))
+	}
+	require.Equal(t, 1, checks, "the first call checks (checked is long ago), the rest rely on it")
+
+	g.checked = time.Now().Add(-2 * time.Hour)
+	g.check = func(context.Context) error { checks++; return auth.ErrNoSession }
+	require.ErrorIs(t, g.valid(context.Background()), auth.ErrNoSession)
+	require.ErrorIs(t, g.valid(context.Background()), auth.ErrNoSession, "a failed check vouches for nothing")
+	require.Equal(t, 3, checks)
 }

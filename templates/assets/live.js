@@ -29,11 +29,17 @@
 // signed-in user's shop only. When the stream breaks, the script reconnects with a
 // growing, jittered delay, and on reconnecting redraws every live element, since
 // changes may have been missed meanwhile. When there is no stream at all (the server
-// answers 204, the session has ended), it gives up after a few tries.
+// answers 204), it gives up after a few tries. When the session ends (signed out in
+// another tab, revoked, expired), the server ends the stream with an "end" event and
+// the script stops for good; and should that event be lost, a reconnection that the
+// server refuses is followed by one fetch of the page, and the script stops if that
+// lands on the sign-in page, rather than retrying into it for as long as the tab
+// stays open.
 (function () {
   "use strict";
 
   var STREAM = "/dashboard/events";
+  var SIGN_IN = "/dashboard/signin";
   var GATHER_MS = 300;
   var MAX_RETRY_MS = 60000;
   // A stream that stayed up this long counts as healthy: the next break starts the
@@ -146,13 +152,49 @@
   var everOpened = false;
   var openedAt = 0;
 
+  function stop() {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    if (source) {
+      source.close();
+      source = null;
+    }
+  }
+
+  // signedOut resolves to whether the page now sends the browser to the sign-in page,
+  // that is, whether the session has ended. It fetches the page, not the stream, so
+  // that asking opens no stream; a failed fetch counts as not signed out.
+  function signedOut() {
+    return fetch(location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+      .then(function (res) {
+        return res.redirected && new URL(res.url).pathname === SIGN_IN;
+      })
+      .catch(function () { return false; });
+  }
+
+  function retry() {
+    if (openedAt && Date.now() - openedAt > HEALTHY_MS) tries = 0;
+    openedAt = 0;
+    tries++;
+    if (!everOpened && tries >= MAX_FIRST_TRIES) return;
+    var delay = Math.min(MAX_RETRY_MS, 1000 * Math.pow(2, tries - 1));
+    retryTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+  }
+
   function connect() {
     retryTimer = 0;
-    source = new EventSource(STREAM);
+    var es = new EventSource(STREAM);
+    source = es;
     source.addEventListener("open", function () {
       if (everOpened) redrawAll();
       everOpened = true;
       openedAt = Date.now();
+    });
+    // The server ends the stream with this event when the session no longer works:
+    // reconnecting would only meet the sign-in page. The page stays as it is; the
+    // next thing the user does there leads to the sign-in page.
+    source.addEventListener("end", function () {
+      stop();
     });
     source.addEventListener("change", function (e) {
       var ch;
@@ -166,27 +208,29 @@
     source.addEventListener("error", function () {
       // The browser would retry some failures by itself, at a fixed pace; the script
       // retries all of them instead, backing off.
-      source.close();
+      var refused = es.readyState === EventSource.CLOSED;
+      es.close();
+      if (source !== es) return; // stopped, or replaced, meanwhile
       source = null;
-      if (openedAt && Date.now() - openedAt > HEALTHY_MS) tries = 0;
-      openedAt = 0;
-      tries++;
-      if (!everOpened && tries >= MAX_FIRST_TRIES) return;
-      var delay = Math.min(MAX_RETRY_MS, 1000 * Math.pow(2, tries - 1));
-      retryTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+      if (!refused || !everOpened) {
+        retry();
+        return;
+      }
+      // The server answered, but not with a stream (the browser gives up on such an
+      // answer by itself): an error, a proxy's page during a deploy, or the sign-in
+      // page that an ended session is sent to. Only the last is for good.
+      retryTimer = -1; // a retry is being decided: pageshow must not connect meanwhile
+      signedOut().then(function (out) {
+        if (retryTimer !== -1) return; // pagehide came meanwhile
+        retryTimer = 0;
+        if (!out) retry();
+      });
     });
   }
 
   // A page put in the back-forward cache lets go of its stream, and takes it up
   // again, redrawn, when it is shown again.
-  window.addEventListener("pagehide", function () {
-    clearTimeout(retryTimer);
-    retryTimer = 0;
-    if (source) {
-      source.close();
-      source = null;
-    }
-  });
+  window.addEventListener("pagehide", stop);
   window.addEventListener("pageshow", function (e) {
     if (e.persisted && !source && !retryTimer) connect(); // its open redraws
   });
