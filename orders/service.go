@@ -1323,8 +1323,11 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 		o.Payments = append(o.Payments, p)
 		if p.Duplicate {
 			// The order was already paid (or cancelled meanwhile): give the money back,
-			// or release it when it is only held (a hold cannot be refunded).
+			// or release it when it is only held (a hold cannot be refunded). Staff are
+			// told which, since a release takes nothing from the shop's balance.
+			notice := NoticeDuplicatePayment
 			if p.Status == PaymentStatusAuthorized {
+				notice = NoticeDuplicateHold
 				err = s.startVoid(ctx, tx, o, p)
 			} else {
 				_, err = s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate, "")
@@ -1332,7 +1335,7 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 			if err != nil {
 				return "", nil, false, err
 			}
-			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, NoticeDuplicatePayment, MessageData{Amount: p.Amount})
+			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, notice, MessageData{Amount: p.Amount})
 		}
 		o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt = StatusPaid, PaymentPaid, &now, now
 		if p.Status == PaymentStatusAuthorized {

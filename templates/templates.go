@@ -36,7 +36,7 @@ func Locales() []string { return slices.Clone(locales) }
 // Message kinds, notice kinds and page names. A locale file must define exactly these.
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled", "captured", "authorized", "hold_released", "dispute_refunded"}
-	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed", "dispute_opened", "dispute_closed", "dispute_deadline", "captured", "capture_failed", "authorized", "void_failed", "hold_released", "captured_cancelled"}
+	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "duplicate_hold", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed", "dispute_opened", "dispute_closed", "dispute_deadline", "captured", "capture_failed", "authorized", "void_failed", "hold_released", "captured_cancelled"}
 	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout", "qr", "signin", "dashboard", "dashboard_order", "settings", "demo", "demo_start", "reports", "disputes", "dispute", "webchat", "webchat_start", "inbox", "inbox_order_new"}
 	chatKinds    = []string{
 		"card_warning", "welcome", "staff_mirror", "order_created", "order_created_ship",

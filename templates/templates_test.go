@@ -16,7 +16,7 @@ import (
 
 var (
 	messageKinds = []string{"order_card", "paid_confirmation", "payment_failed", "shipped", "refunded", "cancelled"}
-	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed"}
+	noticeKinds  = []string{"paid", "ready_to_ship", "payment_failed", "duplicate_payment", "duplicate_hold", "amount_mismatch", "unknown_session", "refund_failed", "refunded_at_gateway", "message_failed", "command_failed"}
 	pageNames    = []string{"pay", "paid", "gone", "not_found", "error", "sandbox_checkout"}
 )
 
@@ -233,7 +233,7 @@ func TestNotice(t *testing.T) {
 					require.Contains(t, text, "card_declined", "%s/%s", locale, kind)
 				}
 				switch kind {
-				case "paid", "ready_to_ship", "duplicate_payment", "unknown_session", "refund_failed", "refunded_at_gateway":
+				case "paid", "ready_to_ship", "duplicate_payment", "duplicate_hold", "unknown_session", "refund_failed", "refunded_at_gateway":
 					require.Contains(t, text, v.Amount, "%s/%s", locale, kind)
 				}
 			}
