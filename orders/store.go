@@ -179,6 +179,12 @@ type Tx interface {
 	InsertMessage(ctx context.Context, m *Message) error
 	// UpdateMessage writes Status, ExternalID, FailureReason and SentAt.
 	UpdateMessage(ctx context.Context, m *Message) error
+	// EditMessage writes Text and Buttons of the shop's message m.ID to the customer
+	// (DirectionOut), leaving its delivery as it is: a delivered card brought up to
+	// date. It returns ErrNotFound, and writes nothing, when the shop has no such
+	// message, also when the message is the customer's own or went to staff. Writing
+	// what is already stored is not an error.
+	EditMessage(ctx context.Context, m *Message) error
 	InsertNotice(ctx context.Context, n *Notice) error
 
 	// InsertEvents records gateway events. For each it reports false, and writes

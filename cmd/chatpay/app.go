@@ -386,7 +386,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Service:  m.Service,
 		Gateways: m.Gateways,
 		Channels: bot.Channels{
-			orders.ChannelWebchat:  webchat.Channel{},
+			orders.ChannelWebchat:  webchat.Channel{Messages: m.Service},
 			orders.ChannelTelegram: telegram.NewChannel(m.telegramClient, m.operatorChat, m.Service),
 			orders.ChannelMessenger: messenger.Channel{
 				Clients: m.messengerClient, PaidTemplate: m.messengerPaidTemplate, Orders: m.Service,

@@ -72,9 +72,12 @@ func (v *visitor) waitFor(what, want string) string {
 	require.Eventually(v.a.t, func() bool {
 		body = v.page()
 		return strings.Contains(body, want)
-	}, 15*time.Second, 25*time.Millisecond, "waiting for %s in the chat", what)
+	}, 30*time.Second, 25*time.Millisecond, "waiting for %s in the chat", what)
 	return body
 }
+
+// chatCard matches an order card on the chat page.
+var chatCard = regexp.MustCompile(`(?s)<li class="msg theirs ordercard"[^>]*>.*?</li>`)
 
 // conversation is the visitor's conversation as the store has it.
 func (v *visitor) conversation() *orders.Conversation {
@@ -88,7 +91,8 @@ func (v *visitor) conversation() *orders.Conversation {
 // and writes, the message reaches the shop's inbox, the shop sells to the visitor
 // through the REST API, and the visitor sees the order card with Pay now, the Pay again
 // message after a declined payment, and the paid confirmation, live on the event
-// stream as well as on the page.
+// stream as well as on the page; once paid, the card itself reads paid, without Pay
+// now.
 func TestWebChatSellsEndToEnd(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, store string) {
@@ -140,6 +144,22 @@ func TestWebChatSellsEndToEnd(t *testing.T) {
 		body = v.waitFor("the paid confirmation", "Bạn đã thanh toán cho đơn hàng #"+o["code"].(string)+" thành công.")
 		require.Less(t, strings.Index(body, "Chào shop"), strings.Index(body, "thành công."), "oldest first")
 
+		// The card turns paid too: the RefreshCard job edits it through the web chat
+		// channel, which rewrites the stored card, so its Pay now is gone.
+		const paidMark = "✅ Đã thanh toán"
+		body = v.waitFor("the card shown paid", paidMark)
+		cards := chatCard.FindAllString(body, -1)
+		require.Len(t, cards, 1)
+		require.Contains(t, cards[0], "#"+o["code"].(string), "the same order's card")
+		require.Contains(t, cards[0], paidMark)
+		require.NotContains(t, cards[0], "Thanh toán ngay")
+		require.NotContains(t, cards[0], html.EscapeString(link))
+		card, err := a.m.Service.Store().OrderMessages(ctx, "shop-a", id)
+		require.NoError(t, err)
+		require.Equal(t, orders.KindOrderCard, card[0].Kind)
+		require.Equal(t, orders.MessageSent, card[0].Status, "edited, still delivered")
+		require.Empty(t, card[0].Buttons)
+
 		// The page's script reads the same messages as JSON.
 		res, raw := a.get(a.url + v.path + "/messages")
 		require.Equal(t, http.StatusOK, res.StatusCode)
@@ -154,18 +174,19 @@ func TestWebChatSellsEndToEnd(t *testing.T) {
 			} `json:"messages"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(raw), &got))
-		var mine, cards int
+		var mine, cardsJSON int
 		for _, m := range got.Messages {
 			if m.Mine {
 				mine++
 			}
 			if m.Card {
-				cards++
-				require.Equal(t, "Thanh toán ngay", m.Buttons[0].Label)
+				cardsJSON++
+				require.Contains(t, m.Text, paidMark)
+				require.Empty(t, m.Buttons, "no Pay now on a paid order's card")
 			}
 		}
 		require.Equal(t, 2, mine)
-		require.Equal(t, 1, cards)
+		require.Equal(t, 1, cardsJSON)
 
 		// Another shop's visitors, and forged tokens, see nothing of it.
 		res, _ = a.get(a.url + strings.Replace(v.path, "shop-a.", "shop-b.", 1))

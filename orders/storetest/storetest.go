@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"Disputes", testDisputes},
 		{"Shipments", testShipments},
 		{"Messages", testMessages},
+		{"EditMessage", testEditMessage},
 		{"Notices", testNotices},
 		{"Events", testEvents},
 		{"Secret", testSecret},
