@@ -327,7 +327,10 @@ type chatButtonJSON struct {
 
 // messages answers the latest messages as JSON, oldest first. With after (the ID of
 // the newest message the page has), only those stamped from chatLateCommit before it
-// on: the page skips any it has.
+// on: the page skips any it has, unless it reads differently from how the page drew
+// it. A message is edited in place (an order card loses its Pay now once the order is
+// paid or cancelled: bot/webchat's Edit) and may be older than that, so the page's
+// script asks without after when a change may be such an edit (one about an order).
 func (w *webchat) messages(c *gin.Context) {
 	conv, shop, ok := w.conversation(c, true)
 	if !ok {

@@ -83,6 +83,8 @@ func TestBrowserSale(t *testing.T) {
 	screenshot(t, customer, "chat-order-card")
 	payURL := js[string](t, customer, `document.querySelector("#msgs .ordercard a.btn").href`)
 	require.Contains(t, payURL, "/pay/")
+	// The chat page too must redraw the card without a reload.
+	js[bool](t, customer, `window.__noReload = true`)
 
 	// The customer pays in a third tab, as the card's link opens one.
 	payTab, cancelPay := chromedp.NewContext(browser)
@@ -99,6 +101,12 @@ func TestBrowserSale(t *testing.T) {
 	// The confirmation appears in the chat and the order page turns paid, both live.
 	waitJS(t, customer, "the paid confirmation in the chat", `[...document.querySelectorAll("#msgs .msg.theirs")].some(m => m.textContent.includes("thành công"))`)
 	require.Equal(t, chatURL, location(t, customer), "the chat did not navigate")
+	// The card the customer paid from is redrawn as paid, its Pay now gone.
+	waitJS(t, customer, "the card shown paid, without Pay now", `(() => {
+		const card = document.querySelector("#msgs .ordercard");
+		return card !== null && card.querySelector("a.btn") === null && card.textContent.includes("✅");
+	})()`)
+	require.True(t, js[bool](t, customer, `window.__noReload === true`), "the card turned paid without reloading the chat")
 	screenshot(t, customer, "chat-paid")
 	waitJS(t, owner, "Ship enabled once paid", `document.querySelector('form[action$="/ship"] fieldset').disabled === false`)
 	require.True(t, js[bool](t, owner, `window.__noReload === true`), "the order page turned paid without reloading")

@@ -83,11 +83,11 @@
     var lang = document.documentElement.lang || undefined;
     var timeFmt = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
     var dayFmt = new Intl.DateTimeFormat(lang, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-    var seen = {};
+    var seen = {}; // the drawn messages by ID
     var last = "";
 
     Array.prototype.forEach.call(list.children, function (li) {
-      seen[li.dataset.id] = true;
+      seen[li.dataset.id] = li;
       last = li.dataset.id;
       var t = li.querySelector("time");
       if (t) {
@@ -150,14 +150,33 @@
       return li;
     }
 
+    // looks is what a drawn message shows: its text and buttons. Comparing it tells an
+    // edited message from one that is as the page drew it, also for the messages the
+    // server drew into the page.
+    function looks(li) {
+      var text = li.querySelector(".text");
+      var parts = [li.className, text ? text.textContent : ""];
+      Array.prototype.forEach.call(li.querySelectorAll("a.btn"), function (a) {
+        parts.push(a.textContent, a.href);
+      });
+      return JSON.stringify(parts);
+    }
+
     function add(messages, follow) {
       var stay = follow || atEnd();
       var added = false;
       messages.forEach(function (m) {
-        if (!seen[m.id]) {
-          seen[m.id] = true;
-          list.appendChild(draw(m));
+        var shown = seen[m.id];
+        var li = draw(m);
+        if (!shown) {
+          seen[m.id] = li;
+          list.appendChild(li);
           added = true;
+        } else if (looks(li) !== looks(shown)) {
+          // The shop edited a message the page shows (an order card, once the order
+          // is paid or cancelled, loses its Pay now): redraw it where it is.
+          list.replaceChild(li, shown);
+          seen[m.id] = li;
         }
       });
       if (messages.length > 0) {
@@ -172,18 +191,24 @@
     }
 
     // refresh fetches what is new; changes that arrive while it runs make it run
-    // once more afterwards, never twice at once.
+    // once more afterwards, never twice at once. With all, it fetches the latest
+    // messages whether new or not, so that a message the page shows that was edited
+    // since (the server trims ?after= to what is new) is redrawn.
     var busy = false;
     var again = false;
     var follow = false;
-    function refresh(mine) {
+    var full = false;
+    function refresh(mine, all) {
       follow = follow || mine === true;
+      full = full || all === true;
       if (busy) {
         again = true;
         return;
       }
       busy = true;
-      var url = path + "/messages" + (last ? "?after=" + encodeURIComponent(last) : "");
+      var everything = full;
+      full = false;
+      var url = path + "/messages" + (last && !everything ? "?after=" + encodeURIComponent(last) : "");
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (res) {
           return res.ok ? res.json() : null;
@@ -192,9 +217,13 @@
           if (body && body.messages) {
             add(body.messages, follow);
             follow = false;
+          } else {
+            full = full || everything; // try it again with the next refresh
           }
         })
-        .catch(function () {})
+        .catch(function () {
+          full = full || everything;
+        })
         .then(function () {
           busy = false;
           if (again) {
@@ -278,17 +307,29 @@
     function poll() {
       if (!polling) {
         polling = true;
-        setInterval(refresh, 10000);
+        // Without events the page cannot tell an edit from nothing: it looks at
+        // the latest messages in full every time.
+        setInterval(function () {
+          refresh(false, true);
+        }, 10000);
       }
     }
     if (window.EventSource) {
       var events = new EventSource(path + "/events");
-      events.addEventListener("change", function () {
-        refresh();
+      events.addEventListener("change", function (e) {
+        // A change about an order may be an edit of its card (paid or cancelled),
+        // which can be older than what ?after= returns: fetch the latest in full.
+        var about = null;
+        try {
+          about = JSON.parse(e.data);
+        } catch (err) {
+          about = null;
+        }
+        refresh(false, !about || !!about.order);
       });
-      // On every (re)connection: what was sent while the stream was down.
+      // On every (re)connection: what was sent, or edited, while the stream was down.
       events.onopen = function () {
-        refresh();
+        refresh(false, true);
       };
       events.onerror = function () {
         if (events.readyState === EventSource.CLOSED) {
