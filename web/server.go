@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chatpay/chatpay/auth"
+	"github.com/chatpay/chatpay/bot"
 	"github.com/chatpay/chatpay/gateway"
 	"github.com/chatpay/chatpay/gateway/sandbox"
 	"github.com/chatpay/chatpay/orders"
@@ -60,6 +61,11 @@ type Config struct {
 	// use; it turns on /demo and the one-time sign-in that leads there. Empty
 	// otherwise: a real installation has no demo routes.
 	DemoShop string
+	// ChatLimiter counts the web chat's rate limits (messages per conversation, new
+	// chats per client address). One shared through Redis (bot/ratelimit/redis) makes
+	// them hold across every replica; nil counts them in this process
+	// (bot/ratelimit/memory), which is the whole truth only when there is one.
+	ChatLimiter bot.Limiter
 }
 
 // Subscriber hands out the changes of one shop as they are published, on any replica.
@@ -85,6 +91,8 @@ type Server struct {
 	auth     *auth.Service
 	live     Subscriber
 	demoShop string
+	// chatLimiter: see Config.ChatLimiter; webchatRoutes counts in this process when nil.
+	chatLimiter bot.Limiter
 	// secureCookies: see Config.SecureCookies.
 	secureCookies bool
 }
@@ -119,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 		live:     cfg.Live,
 		demoShop: cfg.DemoShop,
 
+		chatLimiter:   cfg.ChatLimiter,
 		secureCookies: cfg.SecureCookies,
 	}
 	if s.log == nil {

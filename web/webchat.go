@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -8,11 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/chatpay/chatpay/bot"
+	"github.com/chatpay/chatpay/bot/ratelimit/memory"
 	"github.com/chatpay/chatpay/orders"
 	"github.com/chatpay/chatpay/templates"
 )
@@ -54,13 +58,19 @@ const (
 	// messages it has.
 	chatLateCommit = time.Minute
 	// A visitor may send chatSendLimit messages per chatSendWindow, and one address
-	// may start chatStartLimit chats per chatStartWindow; past that, 429. These are
-	// per process (see windowLimiter): they stop floods, not a patient abuser spread
-	// over replicas.
+	// may start chatStartLimit chats per chatStartWindow; past that, 429. They are
+	// counted by Config.ChatLimiter: across replicas when it is kept in Redis, so
+	// spreading requests over replicas gains nothing.
 	chatSendLimit   = 20
 	chatSendWindow  = time.Minute
 	chatStartLimit  = 30
 	chatStartWindow = 10 * time.Minute
+	// chatLimitTimeout bounds how long a request waits for the limiter: a Redis that
+	// hangs must not hang the chat (see webchat.reserve).
+	chatLimitTimeout = time.Second
+	// maxChatKeyID is the longest id a limiter key carries as it is; longer ones are
+	// hashed (chatLimitKey).
+	maxChatKeyID = 64
 	// maxChatStreams is how many event streams one conversation may hold open at a
 	// time on one process: a few tabs, not a flood of connections.
 	maxChatStreams = 5
@@ -79,11 +89,14 @@ const (
 	chatExpired = "expired"
 )
 
-// webchat holds the web chat's per-process state: its rate limits and open streams.
+// webchat holds the web chat's state: its rate limiter and this process's open
+// streams.
 type webchat struct {
-	s      *Server
-	sends  *windowLimiter
-	starts *windowLimiter
+	s *Server
+	// limits counts the rate limits (Config.ChatLimiter); local stands in for it, in
+	// this process, while it fails.
+	limits bot.Limiter
+	local  bot.Limiter
 
 	streams   *streamCounts // by conversation ID
 	ipStreams *streamCounts // by client address
@@ -93,10 +106,13 @@ type webchat struct {
 func (s *Server) webchatRoutes(r *gin.RouterGroup) {
 	w := &webchat{
 		s:         s,
-		sends:     newWindowLimiter(chatSendLimit, chatSendWindow),
-		starts:    newWindowLimiter(chatStartLimit, chatStartWindow),
+		limits:    s.chatLimiter,
+		local:     memory.New(memory.Options{}),
 		streams:   &streamCounts{max: maxChatStreams, open: map[string]int{}},
 		ipStreams: &streamCounts{max: maxChatStreamsPerIP, open: map[string]int{}},
+	}
+	if w.limits == nil {
+		w.limits = memory.New(memory.Options{})
 	}
 	r.GET("/widget.js", w.widget)
 	// gin allows one wildcard name per path segment, so the start routes' shop ID
@@ -199,7 +215,8 @@ func (w *webchat) start(c *gin.Context) {
 		w.s.pageError(c, err, nil)
 		return
 	}
-	if ok, wait := w.starts.allow(c.ClientIP(), time.Now()); !ok {
+	start := bot.Limit{Key: chatLimitKey("start", c.ClientIP()), Events: chatStartLimit, Per: chatStartWindow}
+	if wait := w.reserve(c.Request.Context(), "start", start); wait > 0 {
 		c.Header("Retry-After", retryAfter(wait))
 		// Shown inside the widget's frame, where a page that may not be framed would
 		// leave only the browser's own error.
@@ -415,7 +432,8 @@ func (w *webchat) send(c *gin.Context) {
 		w.sent(c, asJSON)
 		return
 	}
-	if ok, wait := w.sends.allow(conv.ID, time.Now()); !ok {
+	send := bot.Limit{Key: chatLimitKey("send", conv.ID), Events: chatSendLimit, Per: chatSendWindow}
+	if wait := w.reserve(c.Request.Context(), "send", send); wait > 0 {
 		c.Header("Retry-After", retryAfter(wait))
 		refuse(http.StatusTooManyRequests, chatTooFast, text)
 		return
@@ -513,41 +531,40 @@ func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
-// windowLimiter allows limit events per key in any window, approximately: it counts
-// the current fixed window exactly and weighs the previous one by how much of it the
-// sliding window still covers. It keeps two windows' keys only, so its memory
-// follows its traffic, and it needs no background sweeping.
-type windowLimiter struct {
-	limit  int
-	window time.Duration
-
-	mu        sync.Mutex
-	start     time.Time // of the current window
-	cur, prev map[string]int
+// chatLimitKey is the limiter key of one web chat limit: its kind ("send", "start")
+// and the id it counts (a conversation ID, a client address). The "webchat:" prefix
+// keeps it apart from the channels' keys in a limiter they share (bot.TelegramLimits'
+// "tg:{…}", bot.MessengerLimits' "fb:{…}"). An id longer than maxChatKeyID is
+// replaced by its SHA-256 so that the key stays well within bot.ValidateLimits'
+// bound whatever the id; the hashed form follows the kind with '#', not ':', so no
+// id kept as it is can spell another's hash.
+func chatLimitKey(kind, id string) string {
+	if len(id) <= maxChatKeyID {
+		return "webchat:" + kind + ":" + id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "webchat:" + kind + "#sha256:" + hex.EncodeToString(sum[:])
 }
 
-func newWindowLimiter(limit int, window time.Duration) *windowLimiter {
-	return &windowLimiter{limit: limit, window: window, cur: map[string]int{}, prev: map[string]int{}}
-}
-
-// allow counts an event for key at now, or reports how long until one would be
-// allowed.
-func (l *windowLimiter) allow(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch elapsed := now.Sub(l.start); {
-	case elapsed >= 2*l.window || elapsed < 0:
-		l.prev, l.cur = map[string]int{}, map[string]int{}
-		l.start = now.Truncate(l.window)
-	case elapsed >= l.window:
-		l.prev, l.cur = l.cur, map[string]int{}
-		l.start = l.start.Add(l.window)
+// reserve takes a slot under lim, or answers how long until one frees (> 0).
+//
+// When the limiter fails (Redis is down or slow), the request is counted by this
+// process alone, as if there were one replica, and a warning is logged. This fails
+// open on purpose: the limits only guard against floods, and a customer must not be
+// kept from writing to the shop, or from starting a chat, because Redis blinked. The
+// in-process count still bounds a flood meanwhile, per replica.
+func (w *webchat) reserve(ctx context.Context, kind string, lim bot.Limit) time.Duration {
+	rctx, cancel := context.WithTimeout(ctx, chatLimitTimeout)
+	wait, err := w.limits.Reserve(rctx, lim)
+	cancel()
+	if err == nil {
+		return wait
 	}
-	into := now.Sub(l.start)
-	weight := float64(l.window-into) / float64(l.window)
-	if float64(l.prev[key])*weight+float64(l.cur[key]) >= float64(l.limit) {
-		return false, l.window - into
+	w.s.log.WarnContext(ctx, "web chat rate limiter failed; counting in this process only", "limit", kind, "err", err)
+	// The request's own end does not matter to a count in memory.
+	if wait, err = w.local.Reserve(context.WithoutCancel(ctx), lim); err != nil {
+		// Only ValidateLimits fails in memory, and chatLimitKey keeps keys valid.
+		return 0
 	}
-	l.cur[key]++
-	return true, 0
+	return wait
 }

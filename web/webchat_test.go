@@ -296,36 +296,6 @@ func TestWebChatRateLimit(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, rec.Code)
 }
 
-func TestWindowLimiter(t *testing.T) {
-	t.Parallel()
-	l := newWindowLimiter(3, time.Minute)
-	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		ok, _ := l.allow("a", t0.Add(time.Duration(i)*time.Second))
-		require.True(t, ok)
-	}
-	ok, wait := l.allow("a", t0.Add(10*time.Second))
-	require.False(t, ok)
-	require.Equal(t, 50*time.Second, wait)
-	ok, _ = l.allow("b", t0.Add(10*time.Second))
-	require.True(t, ok, "keys are counted apart")
-
-	// Half into the next window, half of the last one's count still weighs.
-	ok, _ = l.allow("a", t0.Add(90*time.Second))
-	require.True(t, ok, "3×30/60 + 0 < 3")
-	ok, _ = l.allow("a", t0.Add(91*time.Second))
-	require.True(t, ok, "3×29/60 + 1 < 3")
-	ok, _ = l.allow("a", t0.Add(92*time.Second))
-	require.False(t, ok, "3×28/60 + 2 ≥ 3")
-	ok, _ = l.allow("a", t0.Add(150*time.Second))
-	require.True(t, ok, "2×30/60 + 0 < 3")
-	// After two idle windows, nothing is remembered.
-	ok, _ = l.allow("a", t0.Add(time.Hour))
-	require.True(t, ok)
-	require.Len(t, l.prev, 0)
-	require.Len(t, l.cur, 1)
-}
-
 func TestSinceSeen(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)

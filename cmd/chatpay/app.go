@@ -466,6 +466,9 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger:        m.Logger.With("component", "http"),
 		DemoShop:      demoShop,
 		Live:          m.Live,
+		// The web chat's limits go through the same limiter (under keys of their
+		// own), so with redis_url set they hold across replicas, not per replica.
+		ChatLimiter: limiter,
 	})
 	if err != nil {
 		return err
