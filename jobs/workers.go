@@ -382,10 +382,18 @@ func (w *chatUpdateWorker) Work(ctx context.Context, job *river.Job[orders.Proce
 // chatOrderWait is how long an update waits for an earlier one of its chat.
 const chatOrderWait = 100 * time.Millisecond
 
-// refreshCardWorker edits an order's delivered cards to show what became of the order.
+// refreshCardWorker edits an order's delivered cards to show what became of the order,
+// and its delivered Pay again messages so that they no longer invite the customer to
+// pay it.
 type refreshCardWorker struct {
 	river.WorkerDefaults[orders.RefreshCard]
 	j *Jobs
+}
+
+// cardEdit is one delivered message and what it should read now.
+type cardEdit struct {
+	kind, messageID, externalID, text string
+	buttons                           []orders.Button
 }
 
 func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.RefreshCard]) error {
@@ -408,21 +416,35 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 	if !ok {
 		return nil // the channel cannot edit; the customer got the news as a message
 	}
+	edits := make([]cardEdit, 0, len(u.Cards)+len(u.PayAgain))
 	for _, card := range u.Cards {
-		if wait, err := w.j.reserveEdit(ctx, shop, u.Conversation); err != nil {
+		edits = append(edits, cardEdit{card.Kind, card.ID, card.ExternalID, u.Text, u.Buttons})
+	}
+	for _, m := range u.PayAgain {
+		edits = append(edits, cardEdit{m.Kind, m.ID, m.ExternalID, m.Text, m.Buttons})
+	}
+	var waited time.Duration
+	for _, e := range edits {
+		// Each edit takes its own slot of the chat's limit. A snoozed job starts
+		// over and redoes the edits made before, harmlessly (editing to the same
+		// text changes nothing), but each takes a slot again: an order with more
+		// messages than the chat allows at once (a card and a Pay again, on
+		// Telegram's one a second) would never get past them. So the job waits in
+		// place for the slots, up to maxEditWait in all.
+		if wait, err := w.awaitEdit(ctx, shop, u.Conversation, &waited); err != nil {
 			return err
 		} else if wait > 0 {
 			return river.JobSnooze(wait)
 		}
-		// Editing to the same text is harmless, so a retry may redo earlier cards.
-		err := editor.Edit(ctx, shop, u.Conversation, card.ExternalID, u.Text, u.Buttons)
+		err := editor.Edit(ctx, shop, u.Conversation, e.externalID, e.text, e.buttons)
 		if wait, ok := bot.RetryAfter(err); ok {
 			return river.JobSnooze(max(wait, time.Second))
 		}
 		if bot.IsPermanent(err) {
-			// The card is gone (deleted by the customer, too old to edit): the
-			// confirmation message still tells them.
-			w.j.log.Info("order card not edited", "shop_id", shop.ID, "order_id", job.Args.OrderID, "err", err)
+			// The message is gone (deleted by the customer, too old to edit): the
+			// confirmation message still tells them, and the others are edited.
+			w.j.log.Info("order message not edited", "shop_id", shop.ID, "order_id", job.Args.OrderID,
+				"message_id", e.messageID, "kind", e.kind, "err", err)
 			continue
 		}
 		if err != nil {
@@ -430,6 +452,33 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 		}
 	}
 	return nil
+}
+
+// maxEditWait bounds how long one run of the RefreshCard job waits in place for its
+// chat's edit slots before it snoozes instead: a second or two per message on
+// Telegram, well inside River's one-minute job timeout.
+const maxEditWait = 20 * time.Second
+
+// awaitEdit takes a slot for editing a message in conv, waiting for it while the wait
+// keeps *waited within maxEditWait. Otherwise it takes nothing and returns the wait.
+func (w *refreshCardWorker) awaitEdit(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, waited *time.Duration) (time.Duration, error) {
+	for {
+		wait, err := w.j.reserveEdit(ctx, shop, conv)
+		if err != nil || wait <= 0 {
+			return 0, err
+		}
+		if *waited+wait > maxEditWait {
+			return wait, nil
+		}
+		*waited += wait
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // expireSessionsWorker expires, at their gateways, the checkout sessions a cancelled

@@ -24,18 +24,25 @@ const (
 	KindOrderCardCancelled = "order_card_cancelled"
 )
 
-// CardUpdate is how an order's cards in a chat should read now.
+// CardUpdate is how an order's messages in a chat should read now that it is paid or
+// cancelled: its cards, and the messages that invited the customer to pay again.
 type CardUpdate struct {
 	Conversation *Conversation
-	// Cards are the order cards delivered to the conversation.
+	// Cards are the order cards delivered to the conversation; each should read Text,
+	// with Buttons.
 	Cards   []*Message
 	Text    string
 	Buttons []Button
+	// PayAgain are the messages after a failed payment delivered to the conversation,
+	// whose Pay again button opens the order's link. Each carries the text and
+	// buttons it should read now, not those it was delivered with: its own words with
+	// the card's status line under them, and no buttons.
+	PayAgain []*Message
 }
 
-// CardUpdate renders how the order's delivered cards should read now: paid or
-// cancelled. It reports ok false when the cards need no change (the order still
-// awaits payment) or there are none.
+// CardUpdate renders how the order's delivered cards and Pay again messages should
+// read now: paid or cancelled, with nothing left to pay. It reports ok false when they
+// need no change (the order still awaits payment) or there are none.
 func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *CardUpdate, ok bool, err error) {
 	shop, err := s.Shop(shopID)
 	if err != nil {
@@ -63,20 +70,75 @@ func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *Ca
 	}
 	u = &CardUpdate{}
 	for _, m := range ms {
-		if m.Kind == KindOrderCard && m.Status == MessageSent && m.ExternalID != "" {
+		// Only a delivered message can be edited: the channel's id names it.
+		if m.Direction != DirectionOut || m.Status != MessageSent || m.ExternalID == "" {
+			continue
+		}
+		switch m.Kind {
+		case KindOrderCard:
 			u.Cards = append(u.Cards, m)
+		case KindPaymentFailed:
+			// The only other message the renderer gives the link's button (Pay
+			// again); tapping it now only finds the order paid or cancelled.
+			u.PayAgain = append(u.PayAgain, m)
 		}
 	}
-	if len(u.Cards) == 0 {
+	if len(u.Cards) == 0 && len(u.PayAgain) == 0 {
 		return nil, false, nil
 	}
 	if u.Conversation, err = s.store.Conversation(ctx, shopID, o.ConversationID); err != nil {
 		return nil, false, err
 	}
-	if u.Text, u.Buttons, err = s.renderer.Message(kind, MessageData{Shop: shop, Order: o}); err != nil {
+	d := MessageData{Shop: shop, Order: o}
+	if u.Text, u.Buttons, err = s.renderer.Message(kind, d); err != nil {
 		return nil, false, fmt.Errorf("render %s: %w", kind, err)
 	}
+	if len(u.PayAgain) == 0 {
+		return u, true, nil
+	}
+	lines, err := s.cardStatusLines(d)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, m := range u.PayAgain {
+		text := m.Text
+		// A message edited before (the web chat stores the edit; an order paid
+		// and then cancelled) loses its old line, so that a rerun changes nothing
+		// and a new status replaces the old one.
+		for _, line := range lines {
+			if t, ok := strings.CutSuffix(text, line); ok {
+				text = t
+				break
+			}
+		}
+		m.Text, m.Buttons = text+lines[kind], nil
+	}
 	return u, true, nil
+}
+
+// cardStatusLines returns the lines the renderer puts under a card without Pay now
+// once its order is paid (KindOrderCardPaid) and once it is cancelled
+// (KindOrderCardCancelled), in the shop's language: what such a card adds to the card
+// rendered without a link. A Pay again message gets the same line, so the chat says
+// the same thing under both. A renderer that draws the cards otherwise gives no line,
+// and the message only loses its button.
+func (s *Service) cardStatusLines(d MessageData) (map[string]string, error) {
+	d.LinkURL = "" // no Pay now, as on the paid and cancelled cards
+	plain, _, err := s.renderer.Message(KindOrderCard, d)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", KindOrderCard, err)
+	}
+	lines := make(map[string]string, 2)
+	for _, kind := range []string{KindOrderCardPaid, KindOrderCardCancelled} {
+		text, _, err := s.renderer.Message(kind, d)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", kind, err)
+		}
+		if line, ok := strings.CutPrefix(text, plain); ok && strings.TrimSpace(line) != "" {
+			lines[kind] = line
+		}
+	}
+	return lines, nil
 }
 
 // maxChatText bounds a stored chat message; Telegram's own limit is 4096 characters.

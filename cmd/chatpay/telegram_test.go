@@ -73,6 +73,16 @@ func TestTelegramOrderCardAndConfirmation(t *testing.T) {
 			}, 15*time.Second, 10*time.Millisecond, "the card edited to paid")
 			edited, _ := tg.Message(lan.ChatID, card.ID)
 			require.Contains(t, edited.Text, "330.000", "the order is still on the card")
+
+			// So does the Pay again message: the same words, the card's status line,
+			// and no button inviting the customer to pay a paid order. The same job
+			// edits it, after the card, in the chat's next edit slot.
+			require.Eventually(t, func() bool {
+				m, ok := tg.Message(lan.ChatID, failed.ID)
+				return ok && len(m.Buttons) == 0 && len(m.Edits) == 1
+			}, 15*time.Second, 10*time.Millisecond, "the Pay again message edited")
+			again, _ := tg.Message(lan.ChatID, failed.ID)
+			require.Equal(t, failed.Text+"\n\n✅ Đã thanh toán", again.Text)
 		})
 	}
 }
