@@ -59,17 +59,18 @@ var DisputeReminderDays = []int{7, 2}
 // DisputeDetails is what a gateway tells about a dispute beyond what GatewayEvent
 // already carries (PaymentRef, Amount, Currency). It is a field of GatewayEvent,
 // filled by the gateways, because the Omise gateway resolves an event into a bare
-// GatewayEvent and the service cannot decode a gateway's payload itself; it is not
-// stored (the raw payload is).
+// GatewayEvent and the service cannot decode a gateway's payload itself. It is stored
+// (as JSON, with these names) only with an event deferred until its payment is
+// recorded (Tx.DeferEvent), which is applied later from what was stored.
 type DisputeDetails struct {
 	// ID is the gateway's id for the dispute (Stripe du_…, Omise dspt_…).
-	ID string
+	ID string `json:"id"`
 	// Status is chatpay's: DisputeOpen, DisputePending, DisputeWon or DisputeLost.
-	Status string
+	Status string `json:"status"`
 	// Reason is the gateway's reason code (fraudulent, product_not_received, …).
-	Reason string
+	Reason string `json:"reason,omitempty"`
 	// EvidenceDueAt is when evidence must be submitted; nil when the gateway says none.
-	EvidenceDueAt *time.Time
+	EvidenceDueAt *time.Time `json:"evidence_due_at,omitempty"`
 }
 
 // Dispute is a chargeback on one payment, kept once per (shop, gateway, gateway
@@ -154,8 +155,9 @@ func (s *Service) applyDispute(ctx context.Context, tx Tx, shop *Shop, ev *Gatew
 		return "", nil, err
 	}
 	if p == nil {
-		// A dispute on money chatpay never took: recorded, nothing to do.
-		return OutcomeIgnored, o, nil
+		// A dispute on a payment chatpay has not recorded yet, or on money it never
+		// took: it waits for the payment.
+		return awaitingOutcome(ev), o, nil
 	}
 	all, err := tx.OrderDisputes(ctx, shop.ID, o.ID)
 	if err != nil {

@@ -143,14 +143,19 @@ func TestDisputeFirstSeenClosedAndIgnored(t *testing.T) {
 	require.Equal(t, orders.PaymentPartiallyRefunded, got.PaymentStatus)
 	require.Equal(t, orders.NoticeDisputeClosed, b.lastNotice(t, shopA).Kind)
 
-	// Money chatpay never took, another shop's payment, an unknown status: ignored.
+	// Money chatpay has not recorded (it may yet: the event waits for it), another
+	// shop's payment (the same), an unknown status (ignored): nothing changes now.
 	before := b.snapshot(t)
 	for i, ev := range []*orders.GatewayEvent{
 		disputeEvent(shopA, "pi_unknown", "evt_i1", orders.EventDisputeOpened, "du_2", orders.DisputeOpen, 1, nil),
 		disputeEvent(shopB, ref, "evt_i2", orders.EventDisputeOpened, "du_3", orders.DisputeOpen, 1, nil),
 		disputeEvent(shopA, ref, "evt_i3", orders.EventDisputeOpened, "du_4", "needs_response", 1, nil),
 	} {
-		require.Equal(t, orders.OutcomeIgnored, b.apply(t, ev).Outcome, i)
+		want := orders.OutcomeAwaitingPayment
+		if i == 2 {
+			want = orders.OutcomeIgnored
+		}
+		require.Equal(t, want, b.apply(t, ev).Outcome, i)
 	}
 	after := b.snapshot(t)
 	require.Equal(t, before["gateway_events"]+3, after["gateway_events"])

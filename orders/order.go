@@ -345,6 +345,13 @@ const (
 	OutcomeDuplicatePaid  = "duplicate_payment"
 	OutcomeAmountMismatch = "amount_mismatch"
 	OutcomeUnknownSession = "unknown_session"
+	// OutcomeAwaitingPayment: the event (a refund, dispute, capture or release) names
+	// a payment chatpay has not recorded yet. Gateways deliver webhooks in any order,
+	// so a refund may arrive before the checkout that took the money; the event waits,
+	// and the transaction that records a payment with its PaymentRef applies it then
+	// and replaces this outcome with what applying it did. Money taken outside chatpay
+	// on the same gateway account looks the same and simply waits for ever.
+	OutcomeAwaitingPayment = "awaiting_payment"
 )
 
 // GatewayEvent is a verified notification from a payment gateway, normalised. It is
@@ -365,7 +372,8 @@ type GatewayEvent struct {
 	// authorized and waits for CapturePayment.
 	Authorized bool
 	// Dispute is what the gateway says about a dispute, for the EventDispute* types;
-	// nil otherwise. It is not stored: the payload is.
+	// nil otherwise. It is stored only with an event deferred until its payment is
+	// recorded (Tx.DeferEvent); otherwise the payload is.
 	Dispute    *DisputeDetails
 	Payload    []byte
 	Outcome    string

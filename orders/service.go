@@ -940,9 +940,10 @@ func (s *Service) applyRefunded(ctx context.Context, tx Tx, shop *Shop, ev *Gate
 		}
 	}
 	if orderID == "" {
-		// Money chatpay never took (the gateway account is also used elsewhere):
-		// recorded, nothing to do.
-		return OutcomeIgnored, nil, nil
+		// A payment chatpay has not recorded yet (the refund's webhook overtook the
+		// checkout's), or money chatpay never took (the gateway account is also used
+		// elsewhere): the event waits for the payment.
+		return awaitingOutcome(ev), nil, nil
 	}
 	o, err := tx.LockOrder(ctx, shop.ID, orderID)
 	if err != nil {
@@ -951,7 +952,8 @@ func (s *Service) applyRefunded(ctx context.Context, tx Tx, shop *Shop, ev *Gate
 	// The payment as loaded under the order's lock, which every refund path takes.
 	i := slices.IndexFunc(o.Payments, isIt)
 	if i < 0 {
-		return OutcomeIgnored, o, nil
+		// The session is known, its payment not yet.
+		return awaitingOutcome(ev), o, nil
 	}
 	p = o.Payments[i]
 	if !strings.EqualFold(ev.Currency, p.Currency) {
@@ -1207,7 +1209,11 @@ func (s *Service) ApplyEvents(ctx context.Context, evs []*GatewayEvent) (res []*
 					return err
 				}
 				it.ev.Outcome = r.Outcome
-				if err := tx.SetEventOutcome(ctx, it.ev); err != nil {
+				record := tx.SetEventOutcome
+				if r.Outcome == OutcomeAwaitingPayment {
+					record = tx.DeferEvent
+				}
+				if err := record(ctx, it.ev); err != nil {
 					return err
 				}
 			}
@@ -1237,16 +1243,16 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 	switch ev.Type {
 	case EventSucceeded, EventFailed, EventPending:
 	case EventRefunded:
-		outcome, o, err = s.applyRefunded(ctx, tx, shop, ev)
+		outcome, o, err = s.applyOrAwait(ctx, tx, shop, ev, s.applyRefunded)
 		return outcome, o, false, err
 	case EventDisputeOpened, EventDisputeUpdated, EventDisputeClosed:
-		outcome, o, err = s.applyDispute(ctx, tx, shop, ev)
+		outcome, o, err = s.applyOrAwait(ctx, tx, shop, ev, s.applyDispute)
 		return outcome, o, false, err
 	case EventCaptured:
-		outcome, o, err = s.applyCaptured(ctx, tx, shop, ev)
+		outcome, o, err = s.applyOrAwait(ctx, tx, shop, ev, s.applyCaptured)
 		return outcome, o, false, err
 	case EventVoided:
-		outcome, o, err = s.applyVoided(ctx, tx, shop, ev)
+		outcome, o, err = s.applyOrAwait(ctx, tx, shop, ev, s.applyVoided)
 		return outcome, o, false, err
 	default:
 		// Gateways send many event types; we record them all but act on these four.
@@ -1297,81 +1303,107 @@ func (s *Service) applyEvent(ctx context.Context, tx Tx, shop *Shop, ev *Gateway
 		if a.Status == AttemptSucceeded {
 			return OutcomeIgnored, o, false, nil // another event for the same money
 		}
-		a.Status, a.FailureReason, a.UpdatedAt = AttemptSucceeded, "", now
-		if err := tx.UpdateAttempt(ctx, a); err != nil {
+		var p *Payment
+		if outcome, p, paid, err = s.recordPayment(ctx, tx, shop, a, o, ev); err != nil {
 			return "", nil, false, err
 		}
-		p := &Payment{
-			ID:         NewID(),
-			ShopID:     shop.ID,
-			OrderID:    o.ID,
-			AttemptID:  a.ID,
-			Gateway:    a.Gateway,
-			GatewayRef: ev.PaymentRef,
-			Status:     PaymentStatusSucceeded,
-			Amount:     ev.Amount,
-			Currency:   a.Currency,
-			Duplicate:  o.Status != StatusAwaitingPayment,
-			CreatedAt:  now,
-		}
-		if ev.Authorized {
-			p.Status = PaymentStatusAuthorized
-		}
-		if err := tx.InsertPayment(ctx, p); err != nil {
+		// Events about this payment that arrived before it were put off until now.
+		o, err = s.applyAwaiting(ctx, tx, shop, o, p)
+		if err != nil {
 			return "", nil, false, err
 		}
-		o.Payments = append(o.Payments, p)
-		if p.Duplicate {
-			// The order was already paid (or cancelled meanwhile): give the money back,
-			// or release it when it is only held (a hold cannot be refunded). Staff are
-			// told which, since a release takes nothing from the shop's balance.
-			notice := NoticeDuplicatePayment
-			if p.Status == PaymentStatusAuthorized {
-				notice = NoticeDuplicateHold
-				err = s.startVoid(ctx, tx, o, p)
-			} else {
-				_, err = s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate, "")
-			}
-			if err != nil {
-				return "", nil, false, err
-			}
-			return OutcomeDuplicatePaid, o, false, s.notify(ctx, tx, shop, o, notice, MessageData{Amount: p.Amount})
-		}
-		o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt = StatusPaid, PaymentPaid, &now, now
-		if p.Status == PaymentStatusAuthorized {
-			o.PaymentStatus = PaymentAuthorized
-		}
-		if err := tx.UpdateOrder(ctx, o); err != nil {
-			return "", nil, false, err
-		}
-		if o.ConversationID != "" {
-			// The card in the chat still offers Pay now: show it paid.
-			if err := tx.Enqueue(ctx, RefreshCard{ShopID: shop.ID, OrderID: o.ID}); err != nil {
-				return "", nil, false, err
-			}
-		}
-		// Money only held is not "paid": the customer hears it is authorised (and,
-		// once captured, that they were charged), staff that it waits for a capture.
-		onHold := p.Status == PaymentStatusAuthorized
-		if shop.SendPaidConfirmation {
-			kind := KindPaidConfirmation
-			if onHold {
-				kind = KindAuthorized
-			}
-			if err := s.queueMessage(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount}); err != nil {
-				return "", nil, false, err
-			}
-		}
-		kind := NoticePaid
-		switch {
-		case onHold:
-			kind = NoticeAuthorized
-		case o.ShipOnPayment:
-			kind = NoticeReadyToShip
-		}
-		return OutcomeApplied, o, true, s.notify(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount})
+		return outcome, o, paid, nil
 	}
 	return OutcomeIgnored, o, false, nil
+}
+
+// recordPayment records the payment an EventSucceeded reports for attempt a of order o,
+// both locked: the order is paid (or the payment, arriving for an order no longer
+// awaiting payment, is a duplicate and given back), and the customer and staff are
+// told. It returns the event's outcome, the payment, and whether the order became paid.
+func (s *Service) recordPayment(ctx context.Context, tx Tx, shop *Shop, a *Attempt, o *Order, ev *GatewayEvent) (string, *Payment, bool, error) {
+	now := s.Now()
+	a.Status, a.FailureReason, a.UpdatedAt = AttemptSucceeded, "", now
+	if err := tx.UpdateAttempt(ctx, a); err != nil {
+		return "", nil, false, err
+	}
+	if ev.PaymentRef != "" {
+		// Taken before the payment is written, so that an event about it deferred
+		// concurrently is seen by applyAwaiting or sees the payment (LockPaymentRef).
+		if err := tx.LockPaymentRef(ctx, shop.ID, ev.Gateway, ev.PaymentRef); err != nil {
+			return "", nil, false, err
+		}
+	}
+	p := &Payment{
+		ID:         NewID(),
+		ShopID:     shop.ID,
+		OrderID:    o.ID,
+		AttemptID:  a.ID,
+		Gateway:    a.Gateway,
+		GatewayRef: ev.PaymentRef,
+		Status:     PaymentStatusSucceeded,
+		Amount:     ev.Amount,
+		Currency:   a.Currency,
+		Duplicate:  o.Status != StatusAwaitingPayment,
+		CreatedAt:  now,
+	}
+	if ev.Authorized {
+		p.Status = PaymentStatusAuthorized
+	}
+	if err := tx.InsertPayment(ctx, p); err != nil {
+		return "", nil, false, err
+	}
+	o.Payments = append(o.Payments, p)
+	if p.Duplicate {
+		// The order was already paid (or cancelled meanwhile): give the money back,
+		// or release it when it is only held (a hold cannot be refunded). Staff are
+		// told which, since a release takes nothing from the shop's balance.
+		notice := NoticeDuplicatePayment
+		var err error
+		if p.Status == PaymentStatusAuthorized {
+			notice = NoticeDuplicateHold
+			err = s.startVoid(ctx, tx, o, p)
+		} else {
+			_, err = s.insertRefund(ctx, tx, o, p, p.Amount, RefundReasonDuplicate, "")
+		}
+		if err != nil {
+			return "", nil, false, err
+		}
+		return OutcomeDuplicatePaid, p, false, s.notify(ctx, tx, shop, o, notice, MessageData{Amount: p.Amount})
+	}
+	o.Status, o.PaymentStatus, o.PaidAt, o.UpdatedAt = StatusPaid, PaymentPaid, &now, now
+	if p.Status == PaymentStatusAuthorized {
+		o.PaymentStatus = PaymentAuthorized
+	}
+	if err := tx.UpdateOrder(ctx, o); err != nil {
+		return "", nil, false, err
+	}
+	if o.ConversationID != "" {
+		// The card in the chat still offers Pay now: show it paid.
+		if err := tx.Enqueue(ctx, RefreshCard{ShopID: shop.ID, OrderID: o.ID}); err != nil {
+			return "", nil, false, err
+		}
+	}
+	// Money only held is not "paid": the customer hears it is authorised (and,
+	// once captured, that they were charged), staff that it waits for a capture.
+	onHold := p.Status == PaymentStatusAuthorized
+	if shop.SendPaidConfirmation {
+		kind := KindPaidConfirmation
+		if onHold {
+			kind = KindAuthorized
+		}
+		if err := s.queueMessage(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount}); err != nil {
+			return "", nil, false, err
+		}
+	}
+	kind := NoticePaid
+	switch {
+	case onHold:
+		kind = NoticeAuthorized
+	case o.ShipOnPayment:
+		kind = NoticeReadyToShip
+	}
+	return OutcomeApplied, p, true, s.notify(ctx, tx, shop, o, kind, MessageData{Amount: p.Amount})
 }
 
 // RecordChatUpdates records updates a shop's bot received and, for each one not

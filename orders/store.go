@@ -193,6 +193,22 @@ type Tx interface {
 	InsertEvents(ctx context.Context, evs []*GatewayEvent) ([]bool, error)
 	// SetEventOutcome records what applying the event did.
 	SetEventOutcome(ctx context.Context, e *GatewayEvent) error
+	// DeferEvent records e.Outcome as SetEventOutcome does, and with it what applying
+	// the event later needs beyond what InsertEvents stored: e.Dispute. The Service
+	// defers an event whose payment is not recorded yet (OutcomeAwaitingPayment).
+	DeferEvent(ctx context.Context, e *GatewayEvent) error
+	// EventsByRef returns the shop's events of gateway whose PaymentRef is ref and
+	// whose outcome is outcome, oldest first (by ReceivedAt, then EventID), with
+	// every field InsertEvents and DeferEvent stored (not Authorized). It sees this
+	// transaction's own writes.
+	EventsByRef(ctx context.Context, shopID, gateway, ref, outcome string) ([]*GatewayEvent, error)
+	// LockPaymentRef serialises, until the transaction ends, the transactions that
+	// record a payment the gateway knows as ref and those that find no such payment
+	// and defer an event about it. Reads after it see every such transaction that
+	// committed before it returned; so an event deferred concurrently with the
+	// payment's arrival is either seen by the payment's transaction or sees the
+	// payment. Stores whose writers are serialised anyway (SQLite) do nothing.
+	LockPaymentRef(ctx context.Context, shopID, gateway, ref string) error
 
 	// InsertChatUpdates records chat updates. An update with a Key is unique on it
 	// and gets the next UpdateID of its source (written into it); others are unique

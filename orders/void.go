@@ -145,7 +145,8 @@ func (s *Service) recordVoid(ctx context.Context, tx Tx, shop *Shop, o *Order, p
 
 // paymentForEvent finds, under its order's lock, the payment an event (a capture, a
 // release, a dispute) names by its gateway reference. It returns nil when chatpay has
-// no such payment (money taken elsewhere on the same gateway account).
+// no such payment: not recorded yet (its webhook comes later), or money taken
+// elsewhere on the same gateway account.
 func (s *Service) paymentForEvent(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (*Order, *Payment, error) {
 	if ev.PaymentRef == "" {
 		return nil, nil, nil
@@ -180,24 +181,17 @@ func (s *Service) paymentForEvent(ctx context.Context, tx Tx, shop *Shop, ev *Ga
 // next is up to staff.
 func (s *Service) applyVoided(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (string, *Order, error) {
 	o, p, err := s.paymentForEvent(ctx, tx, shop, ev)
-	if err != nil || p == nil {
-		return OutcomeIgnored, o, err
+	if err != nil {
+		return "", nil, err
+	}
+	if p == nil {
+		return awaitingOutcome(ev), o, nil
 	}
 	if !held(p) {
 		return OutcomeIgnored, o, nil // captured, or released already
 	}
 	before := *o
-	if p.Status == PaymentStatusVoiding || p.Duplicate || o.Status == StatusCancelled {
-		err = s.recordVoid(ctx, tx, shop, o, p)
-	} else {
-		released := p.Amount
-		p.Status, p.Amount = PaymentStatusVoided, 0
-		if err = tx.UpdatePayment(ctx, p); err == nil {
-			o.Status, o.PaymentStatus, o.PaidAt = StatusAwaitingPayment, PaymentUnpaid, nil
-			err = s.notify(ctx, tx, shop, o, NoticeHoldReleased, MessageData{Amount: released, Reason: ev.Reason})
-		}
-	}
-	if err != nil {
+	if err := s.releasedAtGateway(ctx, tx, shop, o, p, ev.Reason); err != nil {
 		return "", nil, err
 	}
 	if o.Status != before.Status || o.PaymentStatus != before.PaymentStatus {
@@ -209,6 +203,25 @@ func (s *Service) applyVoided(ctx context.Context, tx Tx, shop *Shop, ev *Gatewa
 	return OutcomeApplied, o, nil
 }
 
+// releasedAtGateway records that the gateway released held payment p of order o, by
+// its own doing or chatpay's: as recordVoid does for a payment chatpay wanted released
+// (voiding, a duplicate, or of a cancelled order); otherwise (released in the
+// dashboard, or the authorisation expired) the order awaits payment again and staff
+// are told, with reason, to send the link again or cancel the order. The caller holds
+// the order's lock and writes the order.
+func (s *Service) releasedAtGateway(ctx context.Context, tx Tx, shop *Shop, o *Order, p *Payment, reason string) error {
+	if p.Status == PaymentStatusVoiding || p.Duplicate || o.Status == StatusCancelled {
+		return s.recordVoid(ctx, tx, shop, o, p)
+	}
+	released := p.Amount
+	p.Status, p.Amount = PaymentStatusVoided, 0
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return err
+	}
+	o.Status, o.PaymentStatus, o.PaidAt = StatusAwaitingPayment, PaymentUnpaid, nil
+	return s.notify(ctx, tx, shop, o, NoticeHoldReleased, MessageData{Amount: released, Reason: reason})
+}
+
 // applyCaptured applies an EventCaptured: the gateway captured a held payment. It is
 // recorded as CompleteCapture records chatpay's own capture, whichever of the webhook
 // and the capture job's answer comes first; the second changes nothing. A payment
@@ -216,8 +229,11 @@ func (s *Service) applyVoided(ctx context.Context, tx Tx, shop *Shop, ev *Gatewa
 // cancelled while the hold was being released) is refunded at once.
 func (s *Service) applyCaptured(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (string, *Order, error) {
 	o, p, err := s.paymentForEvent(ctx, tx, shop, ev)
-	if err != nil || p == nil {
-		return OutcomeIgnored, o, err
+	if err != nil {
+		return "", nil, err
+	}
+	if p == nil {
+		return awaitingOutcome(ev), o, nil
 	}
 	if !held(p) {
 		return OutcomeIgnored, o, nil

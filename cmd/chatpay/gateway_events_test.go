@@ -28,10 +28,11 @@ import (
 // dispute), the customer told once that it was paid and once that the dispute
 // returned their money.
 //
-// "Reversed" keeps the event that records the payment first: an event about a payment
-// chatpay has not recorded yet (a refund reported before the checkout completed) is
-// recorded and ignored, because chatpay cannot tell it from money the shop took
-// outside chatpay on the same account. Every later event is reversed.
+// "Reversed" keeps the event that records the payment first and reverses every later
+// one; "payment last" reverses the whole life, so that every other event is about a
+// payment chatpay has not recorded yet (a refund reported before the checkout
+// completed). Those wait for it (outcome awaiting_payment) and are applied when it
+// arrives.
 
 // deliveryModes are the orders the events are delivered in. first is the event that
 // records the payment; rest are the others, in the order they happened. post delivers
@@ -47,6 +48,12 @@ var deliveryModes = map[string]func(t *testing.T, post func(ev []byte) int, firs
 		for _, ev := range slices.Backward(rest) {
 			require.Equal(t, http.StatusOK, post(ev))
 		}
+	},
+	"payment last": func(t *testing.T, post func([]byte) int, first []byte, rest [][]byte) {
+		for _, ev := range slices.Backward(rest) {
+			require.Equal(t, http.StatusOK, post(ev))
+		}
+		require.Equal(t, http.StatusOK, post(first))
 	},
 	"doubled": func(t *testing.T, post func([]byte) int, first []byte, rest [][]byte) {
 		for _, ev := range append([][]byte{first}, rest...) {

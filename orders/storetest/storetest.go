@@ -79,6 +79,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"EditMessage", testEditMessage},
 		{"Notices", testNotices},
 		{"Events", testEvents},
+		{"EventsByRef", testEventsByRef},
+		{"LockPaymentRef", testLockPaymentRef},
 		{"Secret", testSecret},
 		{"Ping", testPing},
 		{"Jobs", testJobs},

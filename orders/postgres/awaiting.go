@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatpay/chatpay/orders"
+)
+
+// DeferEvent queues the write of the event's outcome and its dispute details, which
+// applying it later needs (see orders.Tx.DeferEvent).
+func (t *tx) DeferEvent(ctx context.Context, e *orders.GatewayEvent) error {
+	var dispute []byte
+	if e.Dispute != nil {
+		var err error
+		if dispute, err = json.Marshal(e.Dispute); err != nil {
+			return fmt.Errorf("postgres: encode dispute details: %w", err)
+		}
+	}
+	t.p.queue(requireRow(`UPDATE gateway_events SET outcome = $3, dispute = $4 WHERE id = $1 AND shop_id = $2 RETURNING 1`,
+		codeNotFound, "gateway event not found"), e.ID, e.ShopID, e.Outcome, dispute)
+	return nil
+}
+
+const eventCols = `id, shop_id, gateway, event_id, type, session_id, payment_ref, amount, currency, reason,
+	payload, outcome, received_at, dispute FROM gateway_events`
+
+func scanEvent(row pgx.Row) (*orders.GatewayEvent, error) {
+	var (
+		e       orders.GatewayEvent
+		dispute []byte
+	)
+	err := row.Scan(&e.ID, &e.ShopID, &e.Gateway, &e.EventID, &e.Type, &e.SessionID, &e.PaymentRef, &e.Amount,
+		&e.Currency, &e.Reason, &e.Payload, &e.Outcome, &e.ReceivedAt, &dispute)
+	if err != nil {
+		return nil, err
+	}
+	if dispute != nil {
+		e.Dispute = &orders.DisputeDetails{}
+		if err := json.Unmarshal(dispute, e.Dispute); err != nil {
+			return nil, fmt.Errorf("postgres: decode dispute details of event %s: %w", e.ID, err)
+		}
+	}
+	return &e, nil
+}
+
+// EventsByRef sends the queued writes first, so that it sees this transaction's own
+// outcomes. It is served by gateway_events_payment_ref_idx: a payment's events are few.
+func (t *tx) EventsByRef(ctx context.Context, shopID, gateway, ref, outcome string) ([]*orders.GatewayEvent, error) {
+	if ref == "" {
+		return nil, nil
+	}
+	var out []*orders.GatewayEvent
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+eventCols+` WHERE shop_id = $1 AND gateway = $2 AND payment_ref = $3 AND payment_ref <> ''
+		AND outcome = $4 ORDER BY received_at, event_id`, shopID, gateway, ref, outcome).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			out, err = collect(rows, scanEvent)
+			return err
+		})
+	if err := t.p.send(ctx, b); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LockPaymentRef queues a transaction-scoped advisory lock on the reference. It goes
+// out with the transaction's next statement, so it is held before that statement
+// reads: under READ COMMITTED each statement sees what was committed when it starts,
+// and a transaction holding the lock has committed (or rolled back) by then. The key
+// spells out each part's length, so no two (shop, gateway, ref) spell the same key; a
+// collision of the 64-bit hashes would only make two transactions wait for each other.
+func (t *tx) LockPaymentRef(ctx context.Context, shopID, gateway, ref string) error {
+	key := fmt.Sprintf("chatpay.payment_ref:%d:%s:%d:%s:%s", len(shopID), shopID, len(gateway), gateway, ref)
+	t.p.queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+	return nil
+}
