@@ -177,6 +177,13 @@ var (
 	ErrMalformed = errors.New("webhook body malformed")
 )
 
+// ErrHoldExpired is in the chain of the error a Capturer returns for a payment whose
+// authorisation expired before it was captured: the gateway released the money to the
+// customer by itself, so there is nothing left to capture, now or on a retry. The
+// capture job records it as a release (orders.CaptureResult.HoldExpired) instead of a
+// failed capture, without having to know which gateway said it.
+var ErrHoldExpired = errors.New("the authorisation expired before it was captured")
+
 // Registry holds the gateways each shop enabled.
 type Registry struct {
 	byShop map[string]map[string]Gateway

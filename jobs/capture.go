@@ -49,6 +49,13 @@ func (w *captureWorker) Work(ctx context.Context, job *river.Job[orders.ProcessC
 		Currency:       p.Currency,
 		IdempotencyKey: args.Key,
 	})
+	if errors.Is(err, gateway.ErrHoldExpired) {
+		// The authorisation expired and the gateway gave the money back: nothing is
+		// held any more, so the payment is released rather than authorised again,
+		// and staff hear that the hold expired.
+		return svc.CompleteCapture(ctx, args.ShopID, args.OrderID, p.ID,
+			orders.CaptureResult{HoldExpired: true, Reason: orders.ErrorMessage(err)})
+	}
 	if err != nil {
 		// A gateway that refuses the request will refuse it again: the payment goes
 		// back to authorised and staff are told. Anything else (timeouts, 5xx) is

@@ -114,3 +114,57 @@ func TestCaptureWorkerWithoutCapturer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, orders.PaymentAuthorized, got.PaymentStatus)
 }
+
+// TestCaptureWorkerHoldExpired: a gateway that says the authorisation expired
+// (gateway.ErrHoldExpired, as Omise's ExpiredError) has already given the money back,
+// so the payment is released like a hold released at the gateway: the order awaits
+// payment again and staff hear why. The job ends; asking again cannot help.
+func TestCaptureWorkerHoldExpired(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	sb, err := b.jobs.cfg.Gateways.Get(b.shop.ID, "sandbox")
+	require.NoError(t, err)
+	gw := &capturingGateway{Gateway: sb}
+	b.jobs.cfg.Gateways.Add(b.shop.ID, gw)
+	w := &captureWorker{j: b.jobs}
+
+	o, args := b.authorized(t, nil)
+	gw.fail = expiredHold{orders.Errorf(orders.ECONFLICT, "Charge chrg_1 cannot be captured: the authorisation expired.")}
+	require.NoError(t, w.Work(ctx, job(args, 1)))
+	require.Len(t, gw.requests(), 1)
+	got, err := b.svc.Order(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusAwaitingPayment, got.Status, "nothing is held: the link takes payment again")
+	require.Equal(t, orders.PaymentUnpaid, got.PaymentStatus)
+	require.Nil(t, got.PaidAt)
+	require.Equal(t, orders.PaymentStatusVoided, got.Payments[0].Status)
+	require.Zero(t, got.Payments[0].Amount, "nothing was taken")
+	ns, err := b.store.Notices(ctx, b.shop.ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, orders.NoticeHoldReleased, ns[0].Kind)
+	require.Contains(t, ns[0].Text, "the authorisation expired")
+
+	// A rerun finds the answer recorded and asks the gateway nothing.
+	require.NoError(t, w.Work(ctx, job(args, 2)))
+	require.Len(t, gw.requests(), 1)
+
+	// Any other refusal still leaves the payment authorised, for staff to try again.
+	o, args = b.authorized(t, nil)
+	gw.fail = orders.Errorf(orders.ECONFLICT, "Charge chrg_2 is failed and cannot be captured.")
+	require.NoError(t, w.Work(ctx, job(args, 1)))
+	got, err = b.svc.Order(ctx, b.shop.ID, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, orders.StatusPaid, got.Status)
+	require.Equal(t, orders.PaymentAuthorized, got.PaymentStatus)
+	ns, err = b.store.Notices(ctx, b.shop.ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, orders.NoticeCaptureFailed, ns[0].Kind)
+}
+
+// expiredHold is a gateway's refusal of a capture whose authorisation expired, built
+// as Omise's ExpiredError is: a conflict that also matches gateway.ErrHoldExpired.
+type expiredHold struct{ err error }
+
+func (e expiredHold) Error() string   { return e.err.Error() }
+func (e expiredHold) Unwrap() []error { return []error{e.err, gateway.ErrHoldExpired} }

@@ -25,6 +25,10 @@ type CaptureResult struct {
 	// Amount is what the gateway captured, which becomes the payment's amount.
 	Amount int64
 	Reason string
+	// HoldExpired: the capture failed because the authorisation expired before it,
+	// and the gateway gave the money back to the customer. Nothing is held any more,
+	// so the payment is recorded as released, not as authorised again.
+	HoldExpired bool
 }
 
 // CapturePayment captures part or (amount nil) all of the order's authorised payment.
@@ -94,8 +98,11 @@ func (s *Service) CapturePayment(ctx context.Context, shopID, id string, amount 
 // order orderID. On success the payment is succeeded with the captured amount (the
 // rest was released), the order's payment is paid, the customer is told and so is
 // staff; on failure the payment is authorised again, so that staff may try again, and
-// staff are told. An answer for a payment that is no longer capturing (a job that ran
-// twice, or the gateway's capture webhook was applied first: applyCaptured) changes
+// staff are told. When the capture failed because the hold expired (HoldExpired),
+// there is nothing left to try: the payment is released as if the gateway had reported
+// a release (applyVoided), so the order awaits payment again and staff are told that
+// the hold expired. An answer for a payment that is no longer capturing (a job that
+// ran twice, or the gateway's capture or release webhook was applied first) changes
 // nothing.
 func (s *Service) CompleteCapture(ctx context.Context, shopID, orderID, paymentID string, res CaptureResult) error {
 	_, err := s.update(ctx, shopID, orderID, func(tx Tx, shop *Shop, o *Order) error {
@@ -110,6 +117,9 @@ func (s *Service) CompleteCapture(ctx context.Context, shopID, orderID, paymentI
 		}
 		if pay.Status != PaymentStatusCapturing {
 			return nil
+		}
+		if !res.Succeeded && res.HoldExpired {
+			return s.releasedAtGateway(ctx, tx, shop, o, pay, res.Reason)
 		}
 		if !res.Succeeded {
 			pay.Status = PaymentStatusAuthorized

@@ -350,7 +350,8 @@ func isExpiredCharge(err error) bool {
 }
 
 // ErrAuthorizationExpired is in the chain of the error Capture returns for a charge
-// whose authorisation expired, for errors.Is.
+// whose authorisation expired, for errors.Is. So is gateway.ErrHoldExpired, which the
+// capture job, knowing no gateway, tells an expired hold from a refusal by.
 var ErrAuthorizationExpired = errors.New("omise: the authorisation expired")
 
 // ExpiredError is Capture's answer for a charge whose authorisation expired before it
@@ -379,8 +380,10 @@ func newExpiredError(ch *Charge) *ExpiredError {
 func (e *ExpiredError) Error() string { return "omise: " + e.err.Message }
 
 // Unwrap gives orders.ErrorCode and ErrorMessage the ECONFLICT error, and errors.Is
-// ErrAuthorizationExpired.
-func (e *ExpiredError) Unwrap() []error { return []error{e.err, ErrAuthorizationExpired} }
+// ErrAuthorizationExpired and gateway.ErrHoldExpired.
+func (e *ExpiredError) Unwrap() []error {
+	return []error{e.err, ErrAuthorizationExpired, gateway.ErrHoldExpired}
+}
 
 // notFoundError turns Omise's 404 into orders' not-found error: asking again cannot
 // help.
