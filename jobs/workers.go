@@ -35,7 +35,11 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	}
 	if m.Status != orders.MessageQueued {
 		// A retry after the delivery was recorded: sending again would show the
-		// customer the same message twice.
+		// customer the same message twice. The run that recorded it may have failed
+		// at its last step, the look at the order after the record (see below).
+		if m.Status == orders.MessageSent {
+			return svc.RefreshStale(ctx, args.ShopID, m)
+		}
 		return nil
 	}
 	shop, err := svc.Shop(args.ShopID)
@@ -70,6 +74,9 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 		}
 	}
 	if err == nil {
+		if serr := settle(ctx, svc, args.ShopID, m); serr != nil {
+			return serr
+		}
 		externalID, err = ch.Send(ctx, shop, conv, m)
 	}
 	// The delivery is recorded even if the job's context ran out meanwhile: a message
@@ -91,7 +98,37 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 		}
 		return err
 	}
-	return svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true)
+	if err := svc.RecordDelivery(recordCtx, args.ShopID, m.ID, orders.MessageDelivery{Sent: true, ExternalID: externalID}, true); err != nil {
+		return err
+	}
+	return svc.RefreshStale(recordCtx, args.ShopID, m)
+}
+
+// settle brings m, when it is an order card or Pay again message whose order was paid
+// or cancelled while m was queued, up to date before it is sent: m is drawn when it is
+// queued, with a Pay button, and the RefreshCard job the payment enqueued edits only
+// messages already delivered, so without this the customer would get a button that
+// no longer works. The settled text is stored before the send, so the dashboard and
+// the web chat show what the customer got, and a retried delivery sends the same
+// (settling again changes nothing). The store keeps one message, so the send and its
+// record are deduplicated as for any message.
+//
+// That leaves an order paid after this look and before the delivery is recorded: its
+// RefreshCard may run in between and find nothing delivered to edit. The job looks
+// again once the delivery is recorded (Service.RefreshStale) and enqueues another
+// RefreshCard if what it sent is stale. Making RefreshCard wait while a card is queued
+// would tie it to the delivery, which may be held for a long time (a chat waiting on
+// an earlier message's retries) or fail for good.
+func settle(ctx context.Context, svc *orders.Service, shopID string, m *orders.Message) error {
+	text, buttons, ok, err := svc.SettledText(ctx, shopID, m)
+	if err != nil || !ok {
+		return err
+	}
+	if err := svc.EditMessage(ctx, shopID, m.ConversationID, m.ID, text, buttons); err != nil {
+		return err
+	}
+	m.Text, m.Buttons = text, buttons
+	return nil
 }
 
 // reserveFor takes a slot for a message in direction: a staff message goes to the

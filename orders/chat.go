@@ -52,16 +52,8 @@ func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *Ca
 	if err != nil {
 		return nil, false, notFound(err, "no order %s", orderID)
 	}
-	var kind string
-	switch o.Status {
-	case StatusPaid, StatusShipped, StatusCompleted:
-		kind = KindOrderCardPaid
-	case StatusCancelled, StatusDeleted:
-		kind = KindOrderCardCancelled
-	default:
-		return nil, false, nil
-	}
-	if o.ConversationID == "" {
+	kind, settled := settledKind(o)
+	if !settled || o.ConversationID == "" {
 		return nil, false, nil
 	}
 	ms, err := s.store.OrderMessages(ctx, shopID, orderID)
@@ -101,19 +93,35 @@ func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *Ca
 		return nil, false, err
 	}
 	for _, m := range u.PayAgain {
-		text := m.Text
-		// A message edited before (the web chat stores the edit; an order paid
-		// and then cancelled) loses its old line, so that a rerun changes nothing
-		// and a new status replaces the old one.
-		for _, line := range lines {
-			if t, ok := strings.CutSuffix(text, line); ok {
-				text = t
-				break
-			}
-		}
-		m.Text, m.Buttons = text+lines[kind], nil
+		m.Text, m.Buttons = settledPayAgain(m.Text, lines, kind), nil
 	}
 	return u, true, nil
+}
+
+// settledKind returns how the cards of an order that can no longer be paid are drawn
+// (KindOrderCardPaid or KindOrderCardCancelled), and false while it awaits payment.
+func settledKind(o *Order) (kind string, ok bool) {
+	switch o.Status {
+	case StatusPaid, StatusShipped, StatusCompleted:
+		return KindOrderCardPaid, true
+	case StatusCancelled, StatusDeleted:
+		return KindOrderCardCancelled, true
+	}
+	return "", false
+}
+
+// settledPayAgain returns the words of a Pay again message with the status line of
+// kind (see cardStatusLines) under them. A message that already has a status line (the
+// web chat stores its edits; an order paid and then cancelled) loses it first, so that
+// a rerun changes nothing and a new status replaces the old one.
+func settledPayAgain(text string, lines map[string]string, kind string) string {
+	for _, line := range lines {
+		if t, ok := strings.CutSuffix(text, line); ok {
+			text = t
+			break
+		}
+	}
+	return text + lines[kind]
 }
 
 // cardStatusLines returns the lines the renderer puts under a card without Pay now
