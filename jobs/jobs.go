@@ -75,6 +75,8 @@ type Jobs struct {
 	failures *prometheus.CounterVec
 	// marks marks handled chat updates processed, several per transaction.
 	marks *markBatcher
+	// reconcile is where the next reconciliation run goes on from.
+	reconcile reconcileCursor
 }
 
 // New returns the workers for cfg and registers their metrics.

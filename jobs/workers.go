@@ -288,7 +288,7 @@ type reconcileWorker struct {
 	j *Jobs
 }
 
-// reconcileBatch bounds the work of one run; the next run picks up the rest.
+// reconcileBatch bounds one read of candidates; see reconcileCursor.
 const reconcileBatch = 200
 
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[orders.ReconcileAttempts]) error {
@@ -300,7 +300,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[orders.Reconc
 func (j *Jobs) Reconcile(ctx context.Context) (int, error) {
 	svc := j.cfg.Service
 	now := svc.Now()
-	stale, err := svc.Store().StaleAttempts(ctx, now.Add(-j.cfg.ReconcileWindow), now.Add(-j.cfg.ReconcileAfter), reconcileBatch)
+	stale, err := j.reconcile.next(ctx, svc.Store(), now.Add(-j.cfg.ReconcileWindow), now.Add(-j.cfg.ReconcileAfter))
 	if err != nil {
 		return 0, err
 	}

@@ -441,6 +441,23 @@ func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore t
 		ORDER BY created_at, id LIMIT $3`, createdAfter, createdBefore, limit)
 }
 
+// StaleAttemptsAfter returns the open attempts of StaleAttempts that come after
+// (afterCreatedAt, afterID) in its order. The plain created_at bound beside the row
+// comparison lets the scan start in attempts_created_idx instead of at its oldest
+// entry.
+func (s *Store) StaleAttemptsAfter(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*orders.Attempt, error) {
+	if afterCreatedAt.IsZero() {
+		return s.StaleAttempts(ctx, createdAfter, createdBefore, limit)
+	}
+	if limit <= 0 {
+		limit = 1000
+	}
+	return getAll(ctx, s.pool, scanAttempt,
+		`SELECT `+attemptCols+` WHERE status IN ('created', 'pending') AND created_at > $1 AND created_at < $2
+		AND created_at >= $3 AND (created_at, id) > ($3, $4)
+		ORDER BY created_at, id LIMIT $5`, createdAfter, createdBefore, afterCreatedAt, afterID, limit)
+}
+
 func (s *Store) Refund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
 	return getOne(ctx, s.pool, scanRefund, `SELECT `+refundCols+` WHERE id = $1 AND shop_id = $2`, id, shopID)
 }

@@ -190,6 +190,21 @@ func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore t
 		ORDER BY created_at, id LIMIT ?`, micros(createdAfter), micros(createdBefore), limit)
 }
 
+// StaleAttemptsAfter returns the attempts of StaleAttempts that come after
+// (afterCreatedAt, afterID) in its order. The plain created_at bound beside the row
+// comparison lets the scan start in attempts_open instead of at its oldest entry.
+func (s *Store) StaleAttemptsAfter(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*orders.Attempt, error) {
+	if afterCreatedAt.IsZero() {
+		return s.StaleAttempts(ctx, createdAfter, createdBefore, limit)
+	}
+	return queryAll(ctx, s.rq, "stale attempts", scanAttempt,
+		`SELECT `+attemptColumns+` FROM attempts
+		WHERE status IN ('created', 'pending') AND created_at >= ? AND created_at < ?
+		AND created_at >= ? AND (created_at, id) > (?, ?)
+		ORDER BY created_at, id LIMIT ?`, micros(createdAfter), micros(createdBefore),
+		micros(afterCreatedAt), micros(afterCreatedAt), afterID, limit)
+}
+
 func (s *Store) Refund(ctx context.Context, shopID, id string) (*orders.Refund, error) {
 	return getOne(ctx, s.rq, "refund", scanRefund,
 		`SELECT `+refundColumns+` FROM refunds WHERE shop_id = ? AND id = ?`, shopID, id)

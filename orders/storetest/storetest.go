@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"UpdateOrderConversation", testUpdateOrderConversation},
 		{"Attempts", testAttempts},
 		{"StaleAttempts", testStaleAttempts},
+		{"StaleAttemptsPaging", testStaleAttemptsPaging},
 		{"OrderAttempts", testOrderAttempts},
 		{"PaymentsAndRefunds", testPaymentsAndRefunds},
 		{"PaymentByRef", testPaymentByRef},
