@@ -1462,16 +1462,29 @@ type MessageDelivery struct {
 }
 
 // RecordDelivery records the outcome of delivering a message. A failure is final only
-// when the job gives up (final is true); the owner is then told.
+// when the job gives up (final is true); the owner is then told. The first outcome
+// recorded that ends the delivery (sent, or a final failure) stands: an outcome
+// recorded after it, by another run of the same job, changes nothing, publishes
+// nothing and tells no one.
 func (s *Service) RecordDelivery(ctx context.Context, shopID, messageID string, d MessageDelivery, final bool) error {
 	shop, err := s.Shop(shopID)
 	if err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx Tx) error {
-		m, err := s.store.Message(ctx, shopID, messageID)
+		// The message is read locked, in the transaction that writes it: read before
+		// it, a delivery recorded meanwhile would be overwritten from the stale copy
+		// (a passing failure would put a sent message back in the queue, to be sent
+		// again).
+		m, err := tx.LockMessage(ctx, shopID, messageID)
 		if err != nil {
 			return err
+		}
+		if m.Status != MessageQueued {
+			// River may run a job again while an earlier run is still going (a rescue
+			// of a job it thought lost): the customer has the message or the owner has
+			// been told it failed, and a second outcome would contradict the first.
+			return nil
 		}
 		if d.Sent {
 			now := s.Now()

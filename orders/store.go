@@ -183,6 +183,10 @@ type Tx interface {
 	UpdateDispute(ctx context.Context, d *Dispute) error
 
 	InsertMessage(ctx context.Context, m *Message) error
+	// LockMessage loads the shop's message for update: until the transaction ends,
+	// another transaction's LockMessage of it waits, so that what the caller writes
+	// from what it read is not based on a state already overwritten.
+	LockMessage(ctx context.Context, shopID, id string) (*Message, error)
 	// UpdateMessage writes Status, ExternalID, FailureReason and SentAt.
 	UpdateMessage(ctx context.Context, m *Message) error
 	// EditMessage writes Text and Buttons of the shop's message m.ID to the customer

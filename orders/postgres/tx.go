@@ -360,6 +360,11 @@ func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
 	return nil
 }
 
+// LockMessage locks the message row (FOR UPDATE) and loads it.
+func (t *tx) LockMessage(ctx context.Context, shopID, id string) (*orders.Message, error) {
+	return one(ctx, t, scanMessage, `SELECT `+messageCols+` WHERE id = $1 AND shop_id = $2 FOR UPDATE`, id, shopID)
+}
+
 func (t *tx) UpdateMessage(ctx context.Context, m *orders.Message) error {
 	t.p.queue(requireRow(`UPDATE messages SET status = $3, external_id = $4, failure_reason = $5,
 		sent_at = $6 WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "message not found"),

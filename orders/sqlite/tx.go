@@ -265,6 +265,14 @@ func (t *tx) InsertMessage(ctx context.Context, m *orders.Message) error {
 	return nil
 }
 
+// LockMessage loads a message inside the transaction. SQLite's transactions here are
+// IMMEDIATE, one writer at a time, so reading in the transaction is what holds the
+// message until it ends.
+func (t *tx) LockMessage(ctx context.Context, shopID, id string) (*orders.Message, error) {
+	return getOne(ctx, t.q, "message", scanMessage,
+		`SELECT `+messageColumns+` FROM messages WHERE shop_id = ? AND id = ?`, shopID, id)
+}
+
 func (t *tx) UpdateMessage(ctx context.Context, m *orders.Message) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE messages SET status = ?, external_id = ?, failure_reason = ?, sent_at = ?
 		WHERE shop_id = ? AND id = ?`, m.Status, m.ExternalID, m.FailureReason, nullMicros(m.SentAt), m.ShopID, m.ID)
