@@ -132,6 +132,12 @@ type Tx interface {
 
 	// UpdateConversation writes CustomerName, LastInboundAt and StaffThreadID.
 	UpdateConversation(ctx context.Context, c *Conversation) error
+	// SetStaffThread writes the conversation's StaffThreadID and nothing else, so that
+	// a customer's message recorded meanwhile keeps its LastInboundAt and name. It
+	// returns ErrNotFound when the shop has no such conversation, and ErrConflict (on
+	// Postgres, when the transaction commits) when the topic is another
+	// conversation's.
+	SetStaffThread(ctx context.Context, shopID, conversationID string, thread int64) error
 	// InsertOrderKey records that key created the order. A key already recorded fails
 	// the transaction with ErrConflict (on Postgres, when it commits).
 	InsertOrderKey(ctx context.Context, shopID, key, orderID string) error

@@ -166,6 +166,16 @@ func (t *tx) UpdateConversation(ctx context.Context, c *orders.Conversation) err
 	return nil
 }
 
+// SetStaffThread queues writing the conversation's staff topic, and only that column:
+// a customer's message committed since the caller read the conversation keeps its
+// last_inbound_at.
+func (t *tx) SetStaffThread(ctx context.Context, shopID, conversationID string, thread int64) error {
+	t.p.queue(requireRow(`UPDATE conversations SET staff_thread_id = $3
+		WHERE id = $1 AND shop_id = $2 RETURNING 1`, codeNotFound, "conversation not found"),
+		conversationID, shopID, thread)
+	return nil
+}
+
 // InsertOrderKey queues recording the key that created an order; a repeated key
 // fails the transaction with a unique violation, mapped to orders.ErrConflict.
 func (t *tx) InsertOrderKey(ctx context.Context, shopID, key, orderID string) error {

@@ -65,6 +65,18 @@ func (t *tx) UpdateConversation(ctx context.Context, c *orders.Conversation) err
 	return affected(res, err, "update conversation")
 }
 
+// SetStaffThread writes the conversation's staff topic, and only that column: a
+// customer's message committed since the caller read the conversation keeps its
+// last_inbound_at.
+func (t *tx) SetStaffThread(ctx context.Context, shopID, conversationID string, thread int64) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE conversations SET staff_thread_id = ? WHERE shop_id = ? AND id = ?`,
+		thread, shopID, conversationID)
+	if err != nil && isUniqueViolation(err) {
+		return fmt.Errorf("sqlite: staff thread %d is another conversation's: %w", thread, orders.ErrConflict)
+	}
+	return affected(res, err, "set staff thread")
+}
+
 // InsertOrderKey records the key that created an order; a repeated key is a conflict.
 func (t *tx) InsertOrderKey(ctx context.Context, shopID, key, orderID string) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO order_keys (shop_id, key, order_id) VALUES (?, ?, ?)`, shopID, key, orderID)

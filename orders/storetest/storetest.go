@@ -95,6 +95,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"KeyedChatUpdates", testKeyedChatUpdates},
 		{"RaceKeyedChatUpdate", testRaceKeyedChatUpdate},
 		{"StaffThread", testStaffThread},
+		{"SetStaffThread", testSetStaffThread},
+		{"RaceStaffThread", testRaceStaffThread},
 		{"OrderKey", testOrderKey},
 		{"QueuedBefore", testQueuedBefore},
 		{"RaceChatUpdate", testRaceChatUpdate},
