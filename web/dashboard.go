@@ -87,11 +87,45 @@ func signInURL(shopID string) string {
 	return signInPath + "?shop=" + url.QueryEscape(shopID)
 }
 
+// liveRequestHeader marks the requests that live.js makes by itself, without the user
+// doing anything: the page fetches behind a redraw and the probe for whether the
+// session has ended. See backgroundRequest.
+const liveRequestHeader = "X-Chatpay-Live"
+
+// backgroundRequest reports whether the request was made by the page's script on its
+// own rather than by the user, so that it must not count as use of the session: a GET
+// or HEAD marked with liveRequestHeader, or the dashboard's event stream, which only
+// live.js opens (an EventSource cannot set headers) and which reconnects by itself.
+// Were these to count, a tab left open on a busy shop would redraw often enough to
+// keep its session from ever reaching the idle timeout, which exists precisely for
+// browsers left unattended.
+//
+// The header is not a security boundary and grants nothing: a marked request needs a
+// working session just the same and meets the same checks after this middleware.
+// A client that leaves the header off only keeps its own session alive, as any page
+// view would. Only safe methods heed it: a form post is always the user's doing, and
+// so always counts, whatever headers it carries. It has no bearing on the CSRF checks
+// either, which concern POSTs and run in sameOrigin before this.
+func backgroundRequest(c *gin.Context) bool {
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		return false
+	}
+	return c.GetHeader(liveRequestHeader) == "1" || c.FullPath() == liveEventsPath
+}
+
 // requireUser lets a request through only with a working session, leaving its user
 // in the context; anything else (no cookie, expired, revoked, a disabled user) is sent
-// to the sign-in page with 303, so that a form post becomes a GET there.
+// to the sign-in page with 303, so that a form post becomes a GET there. A background
+// request (see backgroundRequest) is checked by exactly the same rules, through
+// CheckSession, but is not recorded as use of the session.
 func (s *Server) requireUser(c *gin.Context) {
-	u, _, err := s.auth.SessionUser(c.Request.Context(), s.sessionToken(c))
+	var u *auth.User
+	var err error
+	if backgroundRequest(c) {
+		u, err = s.auth.CheckSession(c.Request.Context(), s.sessionToken(c))
+	} else {
+		u, _, err = s.auth.SessionUser(c.Request.Context(), s.sessionToken(c))
+	}
 	if errors.Is(err, auth.ErrNoSession) {
 		if s.sessionToken(c) != "" {
 			s.clearSessionCookie(c)

@@ -16,7 +16,8 @@
 //        <section id="timeline" data-live="order:0192… conversation:0193…">
 //
 //   Redrawing fetches the page again (location.href, same origin, with the session
-//   cookie), finds the element with the same id in it and puts that element's
+//   cookie, marked "X-Chatpay-Live: 1" so that it does not count as use of the
+//   session), finds the element with the same id in it and puts that element's
 //   contents (innerHTML) into the one on screen; the element itself, its attributes
 //   and its place stay. Changes arriving together are gathered: one fetch per
 //   ~300 ms however many there are. An element holding the focused form field is
@@ -47,6 +48,11 @@
   var HEALTHY_MS = 30000;
   // Without ever opening, the stream is taken to be absent after this many tries.
   var MAX_FIRST_TRIES = 5;
+  // The script's own fetches of the page (redraws, and the probe for an ended session)
+  // say so, and the server then does not count them as use of the session: otherwise
+  // a tab left open on a busy shop would never reach the session's idle timeout. The
+  // stream needs no mark; the server knows it by its path.
+  var LIVE_HEADERS = { Accept: "text/html", "X-Chatpay-Live": "1" };
 
   if (!window.EventSource || !window.fetch || !window.DOMParser) return;
   if (!document.querySelector("[id][data-live]")) return;
@@ -110,7 +116,7 @@
     if (!ids.length) return; // only elements in use: focusout schedules again
     ids.forEach(function (id) { pending.delete(id); });
     fetching = true;
-    fetch(location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    fetch(location.href, { credentials: "same-origin", cache: "no-store", headers: LIVE_HEADERS })
       .then(function (res) {
         // Redirected elsewhere (the sign-in page, once the session ends) or an error
         // page: not this page, so nothing to take from it.
@@ -165,7 +171,7 @@
   // that is, whether the session has ended. It fetches the page, not the stream, so
   // that asking opens no stream; a failed fetch counts as not signed out.
   function signedOut() {
-    return fetch(location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    return fetch(location.href, { credentials: "same-origin", cache: "no-store", headers: LIVE_HEADERS })
       .then(function (res) {
         return res.redirected && new URL(res.url).pathname === SIGN_IN;
       })
