@@ -25,7 +25,8 @@ const (
 )
 
 // CardUpdate is how an order's messages in a chat should read now that it is paid or
-// cancelled: its cards, and the messages that invited the customer to pay again.
+// cancelled, or awaits payment again after its hold was released (see reopened): its
+// cards, and the messages that invited the customer to pay again.
 type CardUpdate struct {
 	Conversation *Conversation
 	// Cards are the order cards delivered to the conversation; each should read Text,
@@ -36,13 +37,21 @@ type CardUpdate struct {
 	// PayAgain are the messages after a failed payment delivered to the conversation,
 	// whose Pay again button opens the order's link. Each carries the text and
 	// buttons it should read now, not those it was delivered with: its own words with
-	// the card's status line under them, and no buttons.
+	// the card's status line under them and no buttons, or, for a reopened order, its
+	// own words and its Pay again button back.
 	PayAgain []*Message
 }
 
 // CardUpdate renders how the order's delivered cards and Pay again messages should
-// read now: paid or cancelled, with nothing left to pay. It reports ok false when they
-// need no change (the order still awaits payment) or there are none.
+// read now: paid or cancelled, with nothing left to pay, or payable again (the card as
+// first sent, with Pay now) for an order reopened by a released hold. It reports ok
+// false when they need no change (an order that awaits payment and was never paid) or
+// there are none.
+//
+// A reopened order's messages are all taken in, also those whose stored text is
+// already payable: only the web chat stores the edits of the RefreshCard job, so on
+// other channels a card stored with Pay now may show paid in the chat. Editing a
+// message to what it shows changes nothing, so the extra edits are harmless.
 func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *CardUpdate, ok bool, err error) {
 	shop, err := s.Shop(shopID)
 	if err != nil {
@@ -53,7 +62,7 @@ func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *Ca
 		return nil, false, notFound(err, "no order %s", orderID)
 	}
 	kind, settled := settledKind(o)
-	if !settled || o.ConversationID == "" {
+	if (!settled && !reopened(o)) || o.ConversationID == "" {
 		return nil, false, nil
 	}
 	ms, err := s.store.OrderMessages(ctx, shopID, orderID)
@@ -82,6 +91,17 @@ func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *Ca
 		return nil, false, err
 	}
 	d := MessageData{Shop: shop, Order: o}
+	if !settled {
+		if u.Text, u.Buttons, err = s.payableCard(d); err != nil {
+			return nil, false, err
+		}
+		for _, m := range u.PayAgain {
+			if m.Text, m.Buttons, err = s.payableAgain(d, m.Text); err != nil {
+				return nil, false, err
+			}
+		}
+		return u, true, nil
+	}
 	if u.Text, u.Buttons, err = s.renderer.Message(kind, d); err != nil {
 		return nil, false, fmt.Errorf("render %s: %w", kind, err)
 	}
@@ -96,6 +116,41 @@ func (s *Service) CardUpdate(ctx context.Context, shopID, orderID string) (u *Ca
 		m.Text, m.Buttons = settledPayAgain(m.Text, lines, kind), nil
 	}
 	return u, true, nil
+}
+
+// payableCard renders the card of an order that awaits payment as queueMessage drew
+// it when it was first sent: Pay now with the order's link, no status line.
+func (s *Service) payableCard(d MessageData) (string, []Button, error) {
+	var err error
+	if d.LinkURL, err = s.LinkURL(d.Order); err != nil {
+		return "", nil, err
+	}
+	text, buttons, err := s.renderer.Message(KindOrderCard, d)
+	if err != nil {
+		return "", nil, fmt.Errorf("render %s: %w", KindOrderCard, err)
+	}
+	return text, buttons, nil
+}
+
+// payableAgain returns how a Pay again message with the words text reads once its
+// order awaits payment again: its words without the status line it was given when the
+// order was paid (the web chat stores it; elsewhere the stored words never had it), and
+// its Pay again button back, since tapping it pays the order again. The button is the
+// renderer's for KindPaymentFailed; its words are the message's own, whose reason
+// was not kept.
+func (s *Service) payableAgain(d MessageData, text string) (string, []Button, error) {
+	lines, err := s.cardStatusLines(d)
+	if err != nil {
+		return "", nil, err
+	}
+	if d.LinkURL, err = s.LinkURL(d.Order); err != nil {
+		return "", nil, err
+	}
+	_, buttons, err := s.renderer.Message(KindPaymentFailed, d)
+	if err != nil {
+		return "", nil, fmt.Errorf("render %s: %w", KindPaymentFailed, err)
+	}
+	return withoutStatusLine(text, lines), buttons, nil
 }
 
 // settledKind returns how the cards of an order that can no longer be paid are drawn
@@ -115,13 +170,18 @@ func settledKind(o *Order) (kind string, ok bool) {
 // web chat stores its edits; an order paid and then cancelled) loses it first, so that
 // a rerun changes nothing and a new status replaces the old one.
 func settledPayAgain(text string, lines map[string]string, kind string) string {
+	return withoutStatusLine(text, lines) + lines[kind]
+}
+
+// withoutStatusLine returns text without the status line of lines (see
+// cardStatusLines) at its end, if it has one.
+func withoutStatusLine(text string, lines map[string]string) string {
 	for _, line := range lines {
 		if t, ok := strings.CutSuffix(text, line); ok {
-			text = t
-			break
+			return t
 		}
 	}
-	return text + lines[kind]
+	return text
 }
 
 // cardStatusLines returns the lines the renderer puts under a card without Pay now

@@ -177,8 +177,8 @@ func (s *Service) paymentForEvent(ctx context.Context, tx Tx, shop *Shop, ev *Ga
 // The hold of an order that is still open was released without chatpay (in the
 // dashboard, or it expired): nothing is held for the order any more, so it goes back
 // to awaiting payment, which makes its link payable again, and staff are told to send
-// the link again or cancel the order. The customer is not told here: what they hear
-// next is up to staff.
+// the link again or cancel the order. The customer is told that the hold was released
+// and their cards offer Pay now again (see releasedAtGateway).
 func (s *Service) applyVoided(ctx context.Context, tx Tx, shop *Shop, ev *GatewayEvent) (string, *Order, error) {
 	o, p, err := s.paymentForEvent(ctx, tx, shop, ev)
 	if err != nil {
@@ -209,6 +209,12 @@ func (s *Service) applyVoided(ctx context.Context, tx Tx, shop *Shop, ev *Gatewa
 // dashboard, or the authorisation expired) the order awaits payment again and staff
 // are told, with reason, to send the link again or cancel the order. The caller holds
 // the order's lock and writes the order.
+//
+// When the hold was recorded, the order's cards in the customer's chat were redrawn
+// paid, without Pay now (RefreshCard). Now that the link takes payment again, the
+// RefreshCard job draws them payable again (CardUpdate of a reopened order), and the
+// customer hears that the hold was released (KindHoldReleased, as for a cancelled
+// order's hold): otherwise they would believe the order paid, with nothing to tap.
 func (s *Service) releasedAtGateway(ctx context.Context, tx Tx, shop *Shop, o *Order, p *Payment, reason string) error {
 	if p.Status == PaymentStatusVoiding || p.Duplicate || o.Status == StatusCancelled {
 		return s.recordVoid(ctx, tx, shop, o, p)
@@ -219,7 +225,29 @@ func (s *Service) releasedAtGateway(ctx context.Context, tx Tx, shop *Shop, o *O
 		return err
 	}
 	o.Status, o.PaymentStatus, o.PaidAt = StatusAwaitingPayment, PaymentUnpaid, nil
-	return s.notify(ctx, tx, shop, o, NoticeHoldReleased, MessageData{Amount: released, Reason: reason})
+	if err := s.notify(ctx, tx, shop, o, NoticeHoldReleased, MessageData{Amount: released, Reason: reason}); err != nil {
+		return err
+	}
+	if o.ConversationID == "" {
+		return nil
+	}
+	if err := s.queueMessage(ctx, tx, shop, o, KindHoldReleased, MessageData{Amount: released}); err != nil {
+		return err
+	}
+	return tx.Enqueue(ctx, RefreshCard{ShopID: shop.ID, OrderID: o.ID})
+}
+
+// reopened reports whether o awaits payment again after a hold on it was released at
+// the gateway while it was open (releasedAtGateway): its cards may have been drawn
+// paid meanwhile. Such a release is the only way an order that is not cancelled gets
+// a voided payment that is not a duplicate; an order that was never paid has none.
+func reopened(o *Order) bool {
+	if o.Status != StatusAwaitingPayment {
+		return false
+	}
+	return slices.ContainsFunc(o.Payments, func(p *Payment) bool {
+		return p.Status == PaymentStatusVoided && !p.Duplicate
+	})
 }
 
 // applyCaptured applies an EventCaptured: the gateway captured a held payment. It is

@@ -175,7 +175,10 @@ func TestHoldReleasedAtGatewayReopensOrder(t *testing.T) {
 	require.Equal(t, orders.NoticeHoldReleased, n.Kind)
 	require.Contains(t, n.Text, "₫330,000")
 	require.Contains(t, n.Text, "automatic")
-	require.Len(t, b.messages(t, o), msgs, "staff decide what the customer hears")
+	ms := b.messages(t, o)
+	require.Len(t, ms, msgs+1, "the customer hears of the release, and nothing else")
+	require.Equal(t, orders.KindHoldReleased, ms[len(ms)-1].Kind)
+	require.Contains(t, ms[len(ms)-1].Text, "₫330,000")
 	require.Empty(t, b.voidJobs(t))
 
 	// Paid again: a payment of the order, not a duplicate; the voided one counts for nothing.
