@@ -357,12 +357,10 @@ func outboundID(key string, i int) string { return fmt.Sprintf("out:%s:%d", key,
 
 // SetStaffThread records the staff topic opened for a conversation.
 func (s *Service) SetStaffThread(ctx context.Context, shopID, conversationID string, thread int64) error {
-	conv, err := s.store.Conversation(ctx, shopID, conversationID)
-	if err != nil {
-		return notFound(err, "no conversation %s", conversationID)
-	}
-	conv.StaffThreadID = thread
-	return s.inTx(ctx, func(tx Tx) error { return tx.UpdateConversation(ctx, conv) })
+	// Only the topic column is written: rewriting the conversation read a moment
+	// earlier would set back a customer message recorded in between.
+	err := s.inTx(ctx, func(tx Tx) error { return tx.SetStaffThread(ctx, shopID, conversationID, thread) })
+	return notFound(err, "no conversation %s", conversationID)
 }
 
 // ConversationByStaffThread returns the conversation a staff topic is about.

@@ -73,6 +73,8 @@ func TestSendMessagesOncePerKey(t *testing.T) {
 	requireCode(t, b.svc.SendMessages(b.ctx, shopB, conv.ID, "k", outs...), orders.ENOTFOUND)
 
 	require.NoError(t, b.svc.SetStaffThread(b.ctx, shopA, conv.ID, 77))
+	requireCode(t, b.svc.SetStaffThread(b.ctx, shopA, "no-such-conversation", 79), orders.ENOTFOUND)
+	requireCode(t, b.svc.SetStaffThread(b.ctx, shopB, conv.ID, 79), orders.ENOTFOUND)
 	got, err := b.svc.ConversationByStaffThread(b.ctx, shopA, 77)
 	require.NoError(t, err)
 	require.Equal(t, conv.ID, got.ID)

@@ -1272,8 +1272,9 @@ func testRollback(t *testing.T, h Harness) {
 }
 
 // testReadInsideTx checks that Store reads work while a transaction is open: the
-// Service reads through the Store inside InTx (RecordDelivery), so a store whose reads
-// wait for the transaction's connection would deadlock.
+// Service may read through the Store inside InTx (a job's worker reading what a
+// callback needs, for one), so a store whose reads wait for the transaction's
+// connection would deadlock.
 func testReadInsideTx(t *testing.T, h Harness) {
 	ctx := context.Background()
 	o := createOrder(t, h, newOrder(shopA, 0))
