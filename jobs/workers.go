@@ -104,11 +104,12 @@ func (w *messageWorker) Work(ctx context.Context, job *river.Job[orders.DeliverM
 	return svc.RefreshStale(recordCtx, args.ShopID, m)
 }
 
-// settle brings m, when it is an order card or Pay again message whose order was paid
-// or cancelled while m was queued, up to date before it is sent: m is drawn when it is
-// queued, with a Pay button, and the RefreshCard job the payment enqueued edits only
-// messages already delivered, so without this the customer would get a button that
-// no longer works. The settled text is stored before the send, so the dashboard and
+// settle brings m, when it is an order card or Pay again message whose order changed
+// while m was queued, up to date before it is sent: m is drawn when it is queued, and
+// the RefreshCard job the change enqueued edits only messages already delivered.
+// Without this, a customer whose order was paid or cancelled meanwhile would get a
+// button that no longer works, and one whose hold was released at the gateway (the
+// order payable again) would get a card that says paid. The settled text is stored before the send, so the dashboard and
 // the web chat show what the customer got, and a retried delivery sends the same
 // (settling again changes nothing). The store keeps one message, so the send and its
 // record are deduplicated as for any message.
