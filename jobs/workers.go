@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -454,6 +455,50 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 	if !ok {
 		return nil // the channel cannot edit; the customer got the news as a message
 	}
+	// Two jobs for one order (paid, then cancelled a moment later) may run at once,
+	// and the one that read the older state may edit last, leaving the card stale for
+	// good. So after its edits the job reads the update again and, if the messages
+	// should now read otherwise, edits them again. This converges: take the last edit
+	// made to a message. The job that made it read the update once more after it; the
+	// order's last change came before that read, since the job that change queued reads
+	// only after it and would otherwise have edited later still. So that read shows the
+	// final state, and it matched the edit, or the job would have edited again. The
+	// update is compared as rendered, not by the order's version, so that a write that
+	// changes nothing in the chat costs no edits.
+	edits := cardEdits(u)
+	var waited time.Duration
+	for round := 1; ; round++ {
+		if err := w.edit(ctx, shop, u.Conversation, editor, job.Args.OrderID, edits, &waited); err != nil {
+			return err
+		}
+		next, ok, err := svc.CardUpdate(ctx, job.Args.ShopID, job.Args.OrderID)
+		if orders.ErrorCode(err) == orders.ENOTFOUND || (err == nil && !ok) {
+			// The order is gone, or its messages need no change any more: no
+			// edit this job could make is due.
+			return nil
+		} else if err != nil {
+			return err
+		}
+		now := cardEdits(next)
+		if slices.EqualFunc(edits, now, cardEdit.same) {
+			return nil
+		}
+		if round == maxCardRounds {
+			// The order keeps changing under the edits. The jobs its changes queued
+			// run too, but this one must not end on a state it knows to be stale:
+			// it starts over shortly, from a fresh read.
+			return river.JobSnooze(time.Second)
+		}
+		u, edits = next, now
+	}
+}
+
+// maxCardRounds bounds how many times one run of the RefreshCard job edits the messages
+// of an order that changes while it edits them.
+const maxCardRounds = 3
+
+// cardEdits lists the messages of u and what each should read.
+func cardEdits(u *orders.CardUpdate) []cardEdit {
 	edits := make([]cardEdit, 0, len(u.Cards)+len(u.PayAgain))
 	for _, card := range u.Cards {
 		edits = append(edits, cardEdit{card.Kind, card.ID, card.ExternalID, u.Text, u.Buttons})
@@ -461,7 +506,19 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 	for _, m := range u.PayAgain {
 		edits = append(edits, cardEdit{m.Kind, m.ID, m.ExternalID, m.Text, m.Buttons})
 	}
-	var waited time.Duration
+	return edits
+}
+
+// same reports whether e and o make the same edit.
+func (e cardEdit) same(o cardEdit) bool {
+	return e.kind == o.kind && e.messageID == o.messageID && e.externalID == o.externalID &&
+		e.text == o.text && slices.Equal(e.buttons, o.buttons)
+}
+
+// edit makes the edits in conv, taking the chat's edit slots as it goes. It returns a
+// snooze when the chat's limit asks for a longer wait than the job stands in place.
+func (w *refreshCardWorker) edit(ctx context.Context, shop *orders.Shop, conv *orders.Conversation, editor bot.Editor,
+	orderID string, edits []cardEdit, waited *time.Duration) error {
 	for _, e := range edits {
 		// Each edit takes its own slot of the chat's limit. A snoozed job starts
 		// over and redoes the edits made before, harmlessly (editing to the same
@@ -469,19 +526,19 @@ func (w *refreshCardWorker) Work(ctx context.Context, job *river.Job[orders.Refr
 		// messages than the chat allows at once (a card and a Pay again, on
 		// Telegram's one a second) would never get past them. So the job waits in
 		// place for the slots, up to maxEditWait in all.
-		if wait, err := w.awaitEdit(ctx, shop, u.Conversation, &waited); err != nil {
+		if wait, err := w.awaitEdit(ctx, shop, conv, waited); err != nil {
 			return err
 		} else if wait > 0 {
 			return river.JobSnooze(wait)
 		}
-		err := editor.Edit(ctx, shop, u.Conversation, e.externalID, e.text, e.buttons)
+		err := editor.Edit(ctx, shop, conv, e.externalID, e.text, e.buttons)
 		if wait, ok := bot.RetryAfter(err); ok {
 			return river.JobSnooze(max(wait, time.Second))
 		}
 		if bot.IsPermanent(err) {
 			// The message is gone (deleted by the customer, too old to edit): the
 			// confirmation message still tells them, and the others are edited.
-			w.j.log.Info("order message not edited", "shop_id", shop.ID, "order_id", job.Args.OrderID,
+			w.j.log.Info("order message not edited", "shop_id", shop.ID, "order_id", orderID,
 				"message_id", e.messageID, "kind", e.kind, "err", err)
 			continue
 		}
