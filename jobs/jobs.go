@@ -137,11 +137,13 @@ func (j *Jobs) RiverConfig() *river.Config {
 	river.AddWorker(workers, &expireSessionsWorker{j: j})
 	river.AddWorker(workers, &disputeReminderWorker{j: j})
 	river.AddWorker(workers, &sweepWorker{j: j})
+	river.AddWorker(workers, &indexSearchWorker{j: j})
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(j.cfg.ReconcileEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return orders.ReconcileAttempts{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile_attempts"}),
 		disputeReminderJob(),
+		indexSearchJob(),
 	}
 	if j.cfg.Sweeper != nil {
 		periodic = append(periodic, sweepJob())

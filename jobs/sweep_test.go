@@ -82,7 +82,7 @@ func TestSweepWorkerOnStore(t *testing.T) {
 	ctx := context.Background()
 	b := setup(t)
 	require.Same(t, b.store, b.jobs.cfg.Sweeper, "the SQLite store sweeps its own sessions")
-	require.Len(t, b.jobs.RiverConfig().PeriodicJobs, 3, "reconcile, dispute reminders and the sweep")
+	require.Len(t, b.jobs.RiverConfig().PeriodicJobs, 4, "reconcile, dispute reminders, search repair and the sweep")
 
 	users, err := auth.NewService(auth.Config{Store: b.store, Params: &auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	require.NoError(t, err)

@@ -104,3 +104,10 @@ func (RemindDisputes) Kind() string { return "remind_disputes" }
 type SweepDashboardSessions struct{}
 
 func (SweepDashboardSessions) Kind() string { return "sweep_dashboard_sessions" }
+
+// IndexSearch writes the search terms of orders stored without them (periodic; see
+// Store.IndexSearch): orders a replica still on an older version stored during a
+// rolling deploy, or indexed by an older derivation of the terms (SearchMarker).
+type IndexSearch struct{}
+
+func (IndexSearch) Kind() string { return "index_search" }

@@ -57,6 +57,21 @@ const (
 	phoneFullTerm = "="
 )
 
+// SearchMarker is the row of the search index that says an order's terms are written,
+// and by which derivation of them: the stores write it with every order's terms.
+// An order whose customer has a name or phone but no marker was stored by a build
+// that did not index it (a replica still on the previous version during a rolling
+// deploy) or indexed by an older derivation; the search repair job (Store.IndexSearch)
+// finds such orders and writes their terms. A change to SearchTerms changes the
+// marker too ("!2"), so that every order is indexed again the new way, a batch at a
+// time, while search goes on working from the old terms; terms the new derivation no
+// longer makes are for that change to delete, and Postgres's index of the markers
+// (order_search_marked) is for it to make anew on the new one.
+//
+// Name terms start with a letter, mark or digit and phone terms with '+' or '=', so
+// no search ever matches it.
+const SearchMarker = "!1"
+
 // SearchTerms returns the index terms an order with this customer is found by,
 // sorted and without repeats.
 func SearchTerms(c Customer) []string {

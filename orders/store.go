@@ -28,6 +28,16 @@ type Store interface {
 	// ListOrders returns orders newest first, filtered and paged by ID (IDs are
 	// time-ordered UUIDv7). It returns at most filter.Limit orders.
 	ListOrders(ctx context.Context, shopID string, filter OrderFilter) ([]*Order, error)
+	// IndexSearch writes the search index rows (SearchTerms, SearchMarker) of orders,
+	// across shops, whose customer has a name or phone but whose rows lack
+	// SearchMarker: stored by a build that did not index them, or indexed by an older
+	// derivation of the terms. It looks at such orders after afterID in ID order ("":
+	// from the first), up to limit of them, and writes theirs in one transaction,
+	// reading each order's customer in it; rows already there are kept, so a run
+	// racing the order's own write or another run does no harm. It returns the ID to
+	// go on after, "" when no such order is left after afterID, and how many orders
+	// got search terms they did not have.
+	IndexSearch(ctx context.Context, afterID string, limit int) (next string, indexed int, err error)
 
 	Conversation(ctx context.Context, shopID, id string) (*Conversation, error)
 	// ConversationByStaffThread returns the conversation whose staff topic is thread.

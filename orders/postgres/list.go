@@ -229,8 +229,38 @@ func (s *Store) listOrders(ctx context.Context, shopID, sql string, args []any) 
 }
 
 // insertSearchTermsSQL writes an order's search terms (orders.SearchTerms), given as
-// one array, in the order's transaction.
-const insertSearchTermsSQL = `INSERT INTO order_search (shop_id, term, order_id) SELECT $1, unnest($2::text[]), $3`
+// one array, and orders.SearchMarker with them, in the order's transaction. Rows
+// already there are kept rather than failing the transaction, as IndexSearch keeps
+// them.
+const insertSearchTermsSQL = `INSERT INTO order_search (shop_id, term, order_id)
+	SELECT $1, unnest(array_append($2::text[], '` + orders.SearchMarker + `')), $3 ON CONFLICT DO NOTHING`
+
+// writeSearchRowsSQL writes rows of order_search for several orders, as three
+// parallel arrays (shop, term, order), keeping rows already there, and counts the
+// orders that got a row other than $4, the marker: those that got search terms they
+// did not have.
+const writeSearchRowsSQL = `WITH written AS (
+		INSERT INTO order_search (shop_id, term, order_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING
+		RETURNING order_id, term)
+	SELECT count(DISTINCT order_id) FROM written WHERE term <> $4`
+
+// searchRows collects the rows writeSearchRowsSQL writes.
+type searchRows struct{ shops, terms, ids []string }
+
+// add adds an order's rows: its terms (orders.SearchTerms) and the marker.
+func (r *searchRows) add(shopID, orderID string, terms []string) {
+	for _, t := range append(terms, orders.SearchMarker) {
+		r.shops, r.terms, r.ids = append(r.shops, shopID), append(r.terms, t), append(r.ids, orderID)
+	}
+}
+
+// write writes the rows in tx and returns how many orders got search terms.
+func (r *searchRows) write(ctx context.Context, tx pgx.Tx) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, writeSearchRowsSQL, r.shops, r.terms, r.ids, orders.SearchMarker).Scan(&n)
+	return n, err
+}
 
 // searchBackfillBatch is how many orders one transaction of backfillSearch indexes.
 const searchBackfillBatch = 1000
@@ -246,11 +276,13 @@ func backfillSearch(ctx context.Context, conn *pgx.Conn, batch int) error {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			rows, _ := tx.Query(ctx, `SELECT o.id, o.shop_id, o.customer_name, o.customer_phone
 				FROM order_search_pending p JOIN orders o ON o.id = p.order_id LIMIT $1`, batch)
-			var shops, terms, ids, done []string
+			var add searchRows
+			var done []string
 			var o orders.Order
 			_, err := pgx.ForEachRow(rows, []any{&o.ID, &o.ShopID, &o.Customer.Name, &o.Customer.Phone}, func() error {
-				for _, t := range orders.SearchTerms(o.Customer) {
-					shops, terms, ids = append(shops, o.ShopID), append(terms, t), append(ids, o.ID)
+				// An order without terms gets no rows, as when it is stored.
+				if terms := orders.SearchTerms(o.Customer); len(terms) > 0 {
+					add.add(o.ShopID, o.ID, terms)
 				}
 				done = append(done, o.ID)
 				return nil
@@ -259,8 +291,7 @@ func backfillSearch(ctx context.Context, conn *pgx.Conn, batch int) error {
 				return err
 			}
 			n = len(done)
-			if _, err := tx.Exec(ctx, `INSERT INTO order_search (shop_id, term, order_id)
-				SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`, shops, terms, ids); err != nil {
+			if _, err := add.write(ctx, tx); err != nil {
 				return err
 			}
 			if n < batch {

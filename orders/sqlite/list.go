@@ -189,24 +189,34 @@ func (s *Store) listSearch(ctx context.Context, shopID string, f orders.OrderFil
 	return loadOrders(ctx, s.rq, where, slices.Concat([]any{shopID}, args, []any{f.Limit, f.Limit})...)
 }
 
-// insertSearchTerms writes an order's search terms (orders.SearchTerms) in the same
-// transaction as the order. The terms go in as one JSON array, so that one statement
-// text serves every order.
+// insertSearchTerms writes an order's search terms (orders.SearchTerms), and with
+// them orders.SearchMarker, in the same transaction as the order. An order without
+// terms gets no rows: IndexSearch passes over customers with neither name nor phone.
 func insertSearchTerms(ctx context.Context, q querier, o *orders.Order) error {
 	terms := orders.SearchTerms(o.Customer)
 	if len(terms) == 0 {
 		return nil
 	}
-	list, err := toJSON(terms)
-	if err != nil {
-		return fmt.Errorf("sqlite: search terms: %w", err)
-	}
-	_, err = q.ExecContext(ctx, `INSERT INTO order_search (shop_id, term, order_id)
-		SELECT ?, value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`, o.ShopID, o.ID, list)
-	if err != nil {
+	if _, err := writeSearchRows(ctx, q, o.ShopID, o.ID, append(terms, orders.SearchMarker)); err != nil {
 		return fmt.Errorf("sqlite: insert search terms: %w", err)
 	}
 	return nil
+}
+
+// writeSearchRows writes rows of order_search for one order, keeping those already
+// there, and returns how many it added. The rows go in as one JSON array, so that one
+// statement text serves every order.
+func writeSearchRows(ctx context.Context, q querier, shopID, orderID string, terms []string) (int64, error) {
+	list, err := toJSON(terms)
+	if err != nil {
+		return 0, err
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO order_search (shop_id, term, order_id)
+		SELECT ?, value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`, shopID, orderID, list)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // searchBackfillBatch is how many orders one transaction of backfillSearch indexes.

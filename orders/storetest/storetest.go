@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ListOrdersByChannel", testListOrdersByChannel},
 		{"ListOrdersByCreated", testListOrdersByCreated},
 		{"ListOrdersSearch", testListOrdersSearch},
+		{"IndexSearchNothingMissing", testIndexSearchNothingMissing},
 		{"UpdateOrder", testUpdateOrder},
 		{"UpdateOrderConversation", testUpdateOrderConversation},
 		{"Attempts", testAttempts},
