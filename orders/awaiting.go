@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 )
 
 // Gateways deliver webhooks at least once and in any order: Stripe may deliver
@@ -92,4 +93,23 @@ func holdRank(ev *GatewayEvent) int {
 		return 0
 	}
 	return 1
+}
+
+// AwaitingPaymentFor is how long an event waits for its payment (OutcomeAwaitingPayment)
+// before it is given up (OutcomePaymentNeverSeen). Webhooks reordered at the gateway
+// arrive seconds or, after a gateway's retries over an outage, a few days apart; a
+// payment chatpay has not recorded a month after its refund or dispute was taken
+// outside chatpay, and the event would otherwise wait for ever.
+const AwaitingPaymentFor = 30 * 24 * time.Hour
+
+// AwaitingSweepBatch is how many events one statement of GiveUpAwaitingEvents gives
+// up, so that a backlog (the first run over events that waited before the sweep
+// existed) never holds SQLite's write lock, or Postgres's row locks, for long.
+const AwaitingSweepBatch = 1000
+
+// GiveUpAwaitingEvents gives up, across shops, the events that have waited for their
+// payment for longer than AwaitingPaymentFor (Store.GiveUpAwaitingEvents), and returns
+// how many it gave up, also when it fails part way. It runs with the hourly sweep job.
+func (s *Service) GiveUpAwaitingEvents(ctx context.Context) (int, error) {
+	return s.store.GiveUpAwaitingEvents(ctx, s.Now().Add(-AwaitingPaymentFor), AwaitingSweepBatch)
 }

@@ -350,8 +350,14 @@ const (
 	// so a refund may arrive before the checkout that took the money; the event waits,
 	// and the transaction that records a payment with its PaymentRef applies it then
 	// and replaces this outcome with what applying it did. Money taken outside chatpay
-	// on the same gateway account looks the same and simply waits for ever.
+	// on the same gateway account looks the same; such an event is given up after
+	// AwaitingPaymentFor (OutcomePaymentNeverSeen).
 	OutcomeAwaitingPayment = "awaiting_payment"
+	// OutcomePaymentNeverSeen: the event waited AwaitingPaymentFor for its payment
+	// (OutcomeAwaitingPayment) and chatpay never recorded it, so it is no longer
+	// awaited and a payment recorded later does not apply it. Most likely the money was
+	// taken outside chatpay on the same gateway account; an operator should look.
+	OutcomePaymentNeverSeen = "payment_never_seen"
 )
 
 // GatewayEvent is a verified notification from a payment gateway, normalised. It is

@@ -102,6 +102,15 @@ type Store interface {
 	// dueAfter and no later than dueBefore, soonest first (the reminder job).
 	DisputesDue(ctx context.Context, dueAfter, dueBefore time.Time, limit int) ([]*Dispute, error)
 
+	// GiveUpAwaitingEvents sets the outcome of the events, across shops, that still
+	// wait for their payment (OutcomeAwaitingPayment) and were received before
+	// receivedBefore to OutcomePaymentNeverSeen, so that no payment recorded later
+	// applies them. It works in statements of at most batch events, each its own
+	// transaction, looping until one finds fewer, and returns how many events it gave
+	// up in all, also when it fails part way: those stay given up. An event applied
+	// meanwhile by the transaction that records its payment keeps that outcome.
+	GiveUpAwaitingEvents(ctx context.Context, receivedBefore time.Time, batch int) (int, error)
+
 	// ChatUpdate returns a recorded chat update.
 	ChatUpdate(ctx context.Context, shopID, source string, updateID int64) (*ChatUpdate, error)
 	// ChatUpdateWaiting reports whether an update of u's chat with a smaller id is not

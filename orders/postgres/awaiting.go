@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // DeferEvent queues the write of the event's outcome and its dispute details, which
-// applying it later needs (see orders.Tx.DeferEvent).
+// applying it later needs (see orders.Tx.DeferEvent). A waiting event is also marked
+// with awaiting_since, by which GiveUpAwaitingEvents finds it (migration 020).
 func (t *tx) DeferEvent(ctx context.Context, e *orders.GatewayEvent) error {
 	var dispute []byte
 	if e.Dispute != nil {
@@ -20,8 +22,9 @@ func (t *tx) DeferEvent(ctx context.Context, e *orders.GatewayEvent) error {
 			return fmt.Errorf("postgres: encode dispute details: %w", err)
 		}
 	}
-	t.p.queue(requireRow(`UPDATE gateway_events SET outcome = $3, dispute = $4 WHERE id = $1 AND shop_id = $2 RETURNING 1`,
-		codeNotFound, "gateway event not found"), e.ID, e.ShopID, e.Outcome, dispute)
+	t.p.queue(requireRow(`UPDATE gateway_events SET outcome = $3, dispute = $4,
+		awaiting_since = CASE WHEN $5 THEN received_at END WHERE id = $1 AND shop_id = $2 RETURNING 1`,
+		codeNotFound, "gateway event not found"), e.ID, e.ShopID, e.Outcome, dispute, e.Outcome == orders.OutcomeAwaitingPayment)
 	return nil
 }
 
@@ -78,4 +81,39 @@ func (t *tx) LockPaymentRef(ctx context.Context, shopID, gateway, ref string) er
 	key := fmt.Sprintf("chatpay.payment_ref:%d:%s:%d:%s:%s", len(shopID), shopID, len(gateway), gateway, ref)
 	t.p.queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 	return nil
+}
+
+// GiveUpAwaitingEvents takes the events marked awaiting_since before receivedBefore, at
+// most batch a statement, through gateway_events_awaiting_since_idx (migration 020).
+// It gives up those still waiting and clears the mark of them all: an event applied
+// since it was deferred keeps its outcome and leaves the index, so that the next runs
+// do not read it again. The batch's ids are gathered into an array, a primary-key
+// lookup in every plan (see DeleteEndedSessions). FOR UPDATE SKIP LOCKED passes over an
+// event that the transaction recording its payment is applying at that moment; the
+// next run takes it, finding it applied. An event that transaction has read but not
+// yet written is given up here and then applied there, and the applied outcome is the
+// one that stays, so the count may include an event that was applied after all.
+func (s *Store) GiveUpAwaitingEvents(ctx context.Context, receivedBefore time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		batch = orders.AwaitingSweepBatch
+	}
+	total := 0
+	for {
+		var marked, givenUp int
+		err := s.pool.QueryRow(ctx, `WITH swept AS (
+			UPDATE gateway_events SET awaiting_since = NULL,
+				outcome = CASE WHEN outcome = $3 THEN $4 ELSE outcome END
+			WHERE id = ANY(ARRAY(SELECT id FROM gateway_events WHERE awaiting_since < $1
+				ORDER BY awaiting_since LIMIT $2 FOR UPDATE SKIP LOCKED))
+			RETURNING outcome)
+			SELECT count(*), count(*) FILTER (WHERE outcome = $4) FROM swept`,
+			receivedBefore, batch, orders.OutcomeAwaitingPayment, orders.OutcomePaymentNeverSeen).Scan(&marked, &givenUp)
+		if err != nil {
+			return total, fmt.Errorf("postgres: give up awaiting events: %w", err)
+		}
+		total += givenUp
+		if marked < batch {
+			return total, nil
+		}
+	}
 }

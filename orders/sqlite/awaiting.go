@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/chatpay/chatpay/orders"
 )
@@ -69,3 +70,15 @@ func (t *tx) EventsByRef(ctx context.Context, shopID, gateway, ref, outcome stri
 // its BEGIN IMMEDIATE, so no other transaction records a payment or defers an event
 // meanwhile.
 func (t *tx) LockPaymentRef(ctx context.Context, shopID, gateway, ref string) error { return nil }
+
+// GiveUpAwaitingEvents finds the batch through the partial index gateway_events_awaiting
+// (migration 018), which holds only the waiting events, so each statement reads those
+// and never the table's other events; the outcome is spelled out in the query for
+// SQLite to use that index (see EventsByRef). Each statement commits on its own, and
+// SQLite's one writer means no transaction applies an event between the statement's
+// read and its write.
+func (s *Store) GiveUpAwaitingEvents(ctx context.Context, receivedBefore time.Time, batch int) (int, error) {
+	return s.sweepBatches(ctx, "give up awaiting events", `UPDATE gateway_events SET outcome = '`+
+		orders.OutcomePaymentNeverSeen+`' WHERE rowid IN (SELECT rowid FROM gateway_events
+		WHERE outcome = 'awaiting_payment' AND received_at < ? LIMIT ?)`, receivedBefore, batch)
+}

@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"Events", testEvents},
 		{"EventsByRef", testEventsByRef},
 		{"LockPaymentRef", testLockPaymentRef},
+		{"GiveUpAwaitingEvents", testGiveUpAwaitingEvents},
 		{"Secret", testSecret},
 		{"Ping", testPing},
 		{"Jobs", testJobs},
