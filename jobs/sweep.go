@@ -26,11 +26,11 @@ const SweepEvery = time.Hour
 // JobTimeout on a first run over a large backlog, or a crash) keeps what it did and
 // the next run, or River's retry, goes on from there.
 type sweepWorker struct {
-	river.WorkerDefaults[orders.SweepDashboardSessions]
+	river.WorkerDefaults[orders.Sweep]
 	j *Jobs
 }
 
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[orders.SweepDashboardSessions]) error {
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[orders.Sweep]) error {
 	var errSweep error
 	// Without a Sweeper (a job left in the queue by a build whose store could sweep)
 	// there are no dashboard rows to delete, but the events are the Service's own.
@@ -58,6 +58,6 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[orders.SweepDashboa
 // sweepJob is the periodic job that runs the worker.
 func sweepJob() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(SweepEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return orders.SweepDashboardSessions{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: "sweep_dashboard_sessions"})
+		func() (river.JobArgs, *river.InsertOpts) { return orders.Sweep{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "sweep"})
 }

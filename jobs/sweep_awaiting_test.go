@@ -38,7 +38,7 @@ func TestSweepGivesUpAwaitingEvents(t *testing.T) {
 	refund("evt_old", now.Add(-orders.AwaitingPaymentFor-time.Hour))
 	refund("evt_young", now.Add(-orders.AwaitingPaymentFor+time.Hour))
 
-	require.NoError(t, (&sweepWorker{j: j}).Work(ctx, job(orders.SweepDashboardSessions{}, 1)))
+	require.NoError(t, (&sweepWorker{j: j}).Work(ctx, job(orders.Sweep{}, 1)))
 	require.Contains(t, logs.String(), "level=WARN")
 	require.Contains(t, logs.String(), "events=1 ")
 	require.Contains(t, logs.String(), "outcome="+orders.OutcomePaymentNeverSeen)
@@ -59,7 +59,7 @@ func TestSweepGivesUpAwaitingEvents(t *testing.T) {
 	require.Equal(t, []string{"evt_young"}, byOutcome(orders.OutcomeAwaitingPayment))
 
 	logs.Reset()
-	require.NoError(t, (&sweepWorker{j: j}).Work(ctx, job(orders.SweepDashboardSessions{}, 2)))
+	require.NoError(t, (&sweepWorker{j: j}).Work(ctx, job(orders.Sweep{}, 2)))
 	require.NotContains(t, logs.String(), "level=WARN", "nothing more to give up")
 	require.Equal(t, []string{"evt_young"}, byOutcome(orders.OutcomeAwaitingPayment))
 }

@@ -61,7 +61,7 @@ func TestSweepWorkerCallsSweep(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 
-	require.NoError(t, (&sweepWorker{j: j}).Work(ctx, job(orders.SweepDashboardSessions{}, 1)))
+	require.NoError(t, (&sweepWorker{j: j}).Work(ctx, job(orders.Sweep{}, 1)))
 	cutoff := now.Add(-auth.SweepGrace)
 	require.Equal(t, []time.Time{cutoff}, sw.sessions)
 	require.Equal(t, []time.Time{cutoff}, sw.links)
@@ -69,7 +69,7 @@ func TestSweepWorkerCallsSweep(t *testing.T) {
 	require.Contains(t, logs.String(), "sessions=1200 signin_links=3")
 
 	sw.sessionErr = errors.New("database is locked")
-	err = (&sweepWorker{j: j}).Work(ctx, job(orders.SweepDashboardSessions{}, 1))
+	err = (&sweepWorker{j: j}).Work(ctx, job(orders.Sweep{}, 1))
 	require.ErrorIs(t, err, sw.sessionErr, "River retries the job")
 	require.Len(t, sw.links, 2, "the links are swept all the same")
 }
@@ -98,7 +98,7 @@ func TestSweepWorkerOnStore(t *testing.T) {
 			CreatedAt: expires.Add(-time.Hour), LastSeenAt: expires.Add(-time.Hour), ExpiresAt: expires}))
 	}
 
-	require.NoError(t, (&sweepWorker{j: b.jobs}).Work(ctx, job(orders.SweepDashboardSessions{}, 1)))
+	require.NoError(t, (&sweepWorker{j: b.jobs}).Work(ctx, job(orders.Sweep{}, 1)))
 	_, err = b.store.SessionByTokenHash(ctx, hash("old"))
 	require.Equal(t, orders.ENOTFOUND, orders.ErrorCode(err))
 	_, err = b.store.SessionByTokenHash(ctx, hash("live"))

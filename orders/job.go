@@ -98,12 +98,13 @@ type RemindDisputes struct{}
 
 func (RemindDisputes) Kind() string { return "remind_disputes" }
 
-// SweepDashboardSessions deletes the dashboard's sessions and one-time sign-in links a
-// week after they stopped working (periodic; see auth.Sweep). It is not about
-// checkout sessions, which ExpireSessions ends at the gateways.
-type SweepDashboardSessions struct{}
+// Sweep is the hourly housekeeping (periodic): it deletes the dashboard's sessions
+// and one-time sign-in links a week after they stopped working (auth.Sweep; not
+// checkout sessions, which ExpireSessions ends at the gateways), and gives up gateway
+// events that waited a month for their payment (Service.GiveUpAwaitingEvents).
+type Sweep struct{}
 
-func (SweepDashboardSessions) Kind() string { return "sweep_dashboard_sessions" }
+func (Sweep) Kind() string { return "sweep" }
 
 // IndexSearch writes the search terms of orders stored without them (periodic; see
 // Store.IndexSearch): orders a replica still on an older version stored during a
