@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/riverqueue/river"
 
@@ -22,26 +21,18 @@ type captureWorker struct {
 func (w *captureWorker) Work(ctx context.Context, job *river.Job[orders.ProcessCapture]) error {
 	svc := w.j.cfg.Service
 	args := job.Args
-	p, err := svc.Store().Payment(ctx, args.ShopID, args.PaymentID)
-	if errors.Is(err, orders.ErrNotFound) {
-		return river.JobCancel(fmt.Errorf("payment %s of shop %s no longer exists", args.PaymentID, args.ShopID))
-	} else if err != nil {
+	p, err := w.j.paymentInFlight(ctx, args.ShopID, args.PaymentID, orders.PaymentStatusCapturing)
+	if p == nil || err != nil {
 		return err
-	}
-	if p.Status != orders.PaymentStatusCapturing {
-		return nil // an earlier run recorded the answer
 	}
 	fail := func(reason string) error {
 		return svc.CompleteCapture(ctx, args.ShopID, args.OrderID, p.ID, orders.CaptureResult{Reason: reason})
 	}
-	gw, err := w.j.cfg.Gateways.Get(args.ShopID, p.Gateway)
-	if err != nil {
-		// The gateway was disabled since the payment: nobody can capture from here.
-		return fail(orders.ErrorMessage(err))
-	}
-	capturer, ok := gw.(gateway.Capturer)
-	if !ok {
-		return fail(fmt.Sprintf("%s cannot capture payments from chatpay", p.Gateway))
+	// Without the gateway (disabled since the payment) or its ability, nobody can
+	// capture from here: the payment goes back to authorised and staff are told.
+	capturer, why := gatewayAs[gateway.Capturer](w.j, p, "capture payments")
+	if why != "" {
+		return fail(why)
 	}
 	res, err := capturer.Capture(ctx, gateway.CaptureRequest{
 		PaymentRef:     p.GatewayRef,

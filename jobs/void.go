@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/riverqueue/river"
 
@@ -24,26 +23,18 @@ type voidWorker struct {
 func (w *voidWorker) Work(ctx context.Context, job *river.Job[orders.ProcessVoid]) error {
 	svc := w.j.cfg.Service
 	args := job.Args
-	p, err := svc.Store().Payment(ctx, args.ShopID, args.PaymentID)
-	if errors.Is(err, orders.ErrNotFound) {
-		return river.JobCancel(fmt.Errorf("payment %s of shop %s no longer exists", args.PaymentID, args.ShopID))
-	} else if err != nil {
+	p, err := w.j.paymentInFlight(ctx, args.ShopID, args.PaymentID, orders.PaymentStatusVoiding)
+	if p == nil || err != nil {
 		return err
-	}
-	if p.Status != orders.PaymentStatusVoiding {
-		return nil // an earlier run, or the gateway's webhook, recorded the answer
 	}
 	fail := func(reason string) error {
 		return svc.CompleteVoid(ctx, args.ShopID, args.OrderID, p.ID, orders.VoidResult{Reason: reason})
 	}
-	gw, err := w.j.cfg.Gateways.Get(args.ShopID, p.Gateway)
-	if err != nil {
-		// The gateway was disabled since the payment: nobody can release it from here.
-		return fail(orders.ErrorMessage(err))
-	}
-	voider, ok := gw.(gateway.Voider)
-	if !ok {
-		return fail(fmt.Sprintf("%s cannot release payments from chatpay", p.Gateway))
+	// Without the gateway (disabled since the payment) or its ability, nobody can
+	// release the payment from here: staff are told.
+	voider, why := gatewayAs[gateway.Voider](w.j, p, "release payments")
+	if why != "" {
+		return fail(why)
 	}
 	err = voider.Void(ctx, gateway.VoidRequest{PaymentRef: p.GatewayRef, IdempotencyKey: args.Key})
 	if err == nil {
