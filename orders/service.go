@@ -662,11 +662,10 @@ func (s *Service) CreateShipment(ctx context.Context, shopID, id, carrier, track
 }
 
 // fullyRefunding reports whether the order's refunds, pending or succeeded, cover
-// everything its payments took, so that nothing paid is left to ship for. Duplicate
-// payments do not count: their refunds return the extra money, not the order's. An
-// order that took no money (cash on delivery) is never fully refunding.
+// everything its own payments took (FullyRefunding), reading each payment's total
+// inside tx.
 func fullyRefunding(ctx context.Context, tx Tx, o *Order) (bool, error) {
-	var paid, back int64
+	back := make(map[string]int64, len(o.Payments))
 	for _, p := range o.Payments {
 		if p.Duplicate {
 			continue
@@ -677,10 +676,25 @@ func fullyRefunding(ctx context.Context, tx Tx, o *Order) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		paid += p.Amount
-		back += done
+		back[p.ID] = done
 	}
-	return paid > 0 && back >= paid, nil
+	return FullyRefunding(o, back), nil
+}
+
+// FullyRefunding reports whether back, what the refunds of each payment (by ID) that
+// are pending or succeeded return, covers everything the order's own payments took:
+// then nothing paid is left to ship for. A duplicate payment and its refund return
+// extra money, not the order's, so neither counts. The service refuses a shipment
+// by this rule and the dashboard disables Ship by it.
+func FullyRefunding(o *Order, back map[string]int64) bool {
+	var paid, returned int64
+	for _, p := range o.Payments {
+		if !p.Duplicate {
+			paid += p.Amount
+			returned += back[p.ID]
+		}
+	}
+	return paid > 0 && returned >= paid
 }
 
 // CompleteOrder marks a shipped order completed. A completed cash-on-delivery order

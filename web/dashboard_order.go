@@ -125,7 +125,8 @@ func (s *Server) dashboardOrder(c *gin.Context) {
 	// The service refunds the first payment with something left on it; the form
 	// offers what is left on that one, under its gateway's rules.
 	var target *orders.Payment
-	var refundable, paid, paidBack int64
+	var refundable int64
+	back := make(map[string]int64, len(o.Payments))
 	for _, py := range o.Payments {
 		row := templates.PaymentRow{Gateway: py.Gateway, Ref: py.GatewayRef, Amount: fm(py.Amount), Status: py.Status, Duplicate: py.Duplicate}
 		if done := max(py.RefundedAmount, refunding[py.ID]); done > 0 {
@@ -137,14 +138,10 @@ func (s *Server) dashboardOrder(c *gin.Context) {
 		if rest := py.Amount - max(py.RefundedAmount, refunding[py.ID]); target == nil && !py.Duplicate && rest > 0 {
 			target, refundable = py, rest
 		}
-		if !py.Duplicate {
-			paid += py.Amount
-			paidBack += max(py.RefundedAmount, refunding[py.ID])
-		}
+		back[py.ID] = max(py.RefundedAmount, refunding[py.ID])
 	}
-	// The service refuses to ship once refunds, pending or done, cover everything
-	// paid (a duplicate's refund returns the extra money, not the order's).
-	fullyRefunding := paid > 0 && paidBack >= paid
+	// The service's own rule for refusing a shipment.
+	fullyRefunding := orders.FullyRefunding(o, back)
 	for _, sh := range o.Shipments {
 		row := templates.ShipmentRow{Carrier: sh.Carrier, Tracking: sh.TrackingNumber}
 		row.Time, row.TimeISO = stamp(sh.CreatedAt)
