@@ -295,6 +295,12 @@ var ErrNoSession = &orders.Error{Code: orders.EUNAUTHORIZED, Message: "Please si
 // session was used. It checks the absolute and idle expiries, revocation and whether
 // the user is still enabled.
 func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Session, error) {
+	return s.sessionUser(ctx, token, true)
+}
+
+// sessionUser is SessionUser; touch false leaves the session's last use as it was
+// (CheckSession).
+func (s *Service) sessionUser(ctx context.Context, token string, touch bool) (*User, *Session, error) {
 	if token == "" || len(token) > 128 {
 		return nil, nil, ErrNoSession
 	}
@@ -317,7 +323,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Sessio
 	if u.DisabledAt != nil {
 		return nil, nil, ErrNoSession
 	}
-	if now.Sub(sess.LastSeenAt) >= touchEvery {
+	if touch && now.Sub(sess.LastSeenAt) >= touchEvery {
 		seen := now.Truncate(time.Microsecond)
 		if err := s.store.TouchSession(ctx, sess.ShopID, sess.TokenHash, seen); err != nil {
 			return nil, nil, err
