@@ -144,9 +144,9 @@ func (j *Jobs) RiverConfig() *river.Config {
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile_attempts"}),
 		disputeReminderJob(),
 		indexSearchJob(),
-	}
-	if j.cfg.Sweeper != nil {
-		periodic = append(periodic, sweepJob())
+		// Always: besides the dashboard's rows (only with a Sweeper), it gives up
+		// gateway events that waited too long, which every store keeps.
+		sweepJob(),
 	}
 	return &river.Config{
 		Workers: workers,

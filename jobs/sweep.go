@@ -32,8 +32,8 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[orders.Sweep]) error {
 	var errSweep error
-	// Without a Sweeper (a job left in the queue by a build whose store could sweep)
-	// there are no dashboard rows to delete, but the events are the Service's own.
+	// Without a Sweeper (a store that keeps no dashboard rows) there is nothing of
+	// the dashboard's to delete, but the events are the Service's own.
 	if w.j.cfg.Sweeper != nil {
 		var res auth.SweepResult
 		res, errSweep = auth.Sweep(ctx, w.j.cfg.Sweeper, w.j.cfg.Service.Now())
