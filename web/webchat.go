@@ -112,7 +112,7 @@ func (s *Server) webchatRoutes(r *gin.RouterGroup) {
 		ipStreams: &streamCounts{max: maxChatStreamsPerIP, open: map[string]int{}},
 	}
 	if w.limits == nil {
-		w.limits = memory.New(memory.Options{})
+		w.limits = w.local // counted in this process; it never fails, so no fallback is needed
 	}
 	r.GET("/widget.js", w.widget)
 	// gin allows one wildcard name per path segment, so the start routes' shop ID

@@ -317,15 +317,17 @@
     if (window.EventSource) {
       var events = new EventSource(path + "/events");
       events.addEventListener("change", function (e) {
-        // A change about an order may be an edit of its card (paid or cancelled),
-        // which can be older than what ?after= returns: fetch the latest in full.
+        // A message change that names an order may be an edit of its card (paid
+        // or cancelled), which can be older than what ?after= returns: fetch the
+        // latest in full. An order's own changes (status, payments) never edit a
+        // message; its card's edit comes as a message change of its own.
         var about = null;
         try {
           about = JSON.parse(e.data);
         } catch (err) {
           about = null;
         }
-        refresh(false, !about || !!about.order);
+        refresh(false, !about || (about.kind === "message" && !!about.order));
       });
       // On every (re)connection: what was sent, or edited, while the stream was down.
       events.onopen = function () {

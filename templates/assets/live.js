@@ -118,8 +118,10 @@
     fetching = true;
     fetch(location.href, { credentials: "same-origin", cache: "no-store", headers: LIVE_HEADERS })
       .then(function (res) {
-        // Redirected elsewhere (the sign-in page, once the session ends) or an error
-        // page: not this page, so nothing to take from it.
+        // Sent to the sign-in page: the session has ended, so the stream stops too
+        // (it would be refused on its next connection anyway).
+        if (res.redirected && new URL(res.url).pathname === SIGN_IN) stop();
+        // Redirected elsewhere or an error page: not this page, nothing to take.
         if (!res.ok || (res.redirected && new URL(res.url).pathname !== location.pathname)) {
           throw new Error("live: page answered " + res.status);
         }
