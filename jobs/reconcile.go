@@ -44,7 +44,7 @@ func (c *reconcileCursor) next(ctx context.Context, st orders.Store, createdAfte
 	at, id := c.at, c.id
 	var out []*orders.Attempt
 	for range pages {
-		page, err := st.StaleAttemptsAfter(ctx, createdAfter, createdBefore, at, id, batch)
+		page, err := st.StaleAttempts(ctx, createdAfter, createdBefore, at, id, batch)
 		if err != nil {
 			// The cursor stays where it was: the next run reads these again.
 			return nil, err

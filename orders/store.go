@@ -74,14 +74,12 @@ type Store interface {
 	// cancelled order's open sessions).
 	OrderAttempts(ctx context.Context, shopID, orderID string) ([]*Attempt, error)
 	// StaleAttempts returns attempts still created or pending that were created
-	// between createdAfter and createdBefore, oldest first, across all shops.
-	StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*Attempt, error)
-	// StaleAttemptsAfter is StaleAttempts continued past the attempt created at
-	// afterCreatedAt with ID afterID: the next candidates in (created_at, id) order,
-	// at most limit. A zero afterCreatedAt starts at the oldest. Reconciliation pages
+	// between createdAfter and createdBefore, across all shops, in (created_at, id)
+	// order, at most limit, starting after the attempt created at afterCreatedAt with
+	// ID afterID (a zero afterCreatedAt starts at the oldest). Reconciliation pages
 	// through every candidate with it, so that attempts its gateway keeps failing to
 	// answer for cannot hold back the ones after them.
-	StaleAttemptsAfter(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*Attempt, error)
+	StaleAttempts(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*Attempt, error)
 	Refund(ctx context.Context, shopID, id string) (*Refund, error)
 	OrderRefunds(ctx context.Context, shopID, orderID string) ([]*Refund, error)
 	Payment(ctx context.Context, shopID, id string) (*Payment, error)

@@ -430,27 +430,19 @@ func (s *Store) OrderAttempts(ctx context.Context, shopID, orderID string) ([]*o
 		`SELECT `+attemptCols+` WHERE shop_id = $1 AND order_id = $2 ORDER BY created_at, id`, shopID, orderID)
 }
 
-// StaleAttempts returns open attempts created in (createdAfter, createdBefore), oldest
-// first, across shops: reconciliation asks each one's gateway about it.
-func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*orders.Attempt, error) {
+// StaleAttempts returns open attempts created in (createdAfter, createdBefore), in
+// (created_at, id) order after (afterCreatedAt, afterID), across shops:
+// reconciliation asks each one's gateway about it. The plain created_at bound beside
+// the row comparison lets the scan start in attempts_created_idx instead of at its
+// oldest entry.
+func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*orders.Attempt, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	return getAll(ctx, s.pool, scanAttempt,
-		`SELECT `+attemptCols+` WHERE status IN ('created', 'pending') AND created_at > $1 AND created_at < $2
-		ORDER BY created_at, id LIMIT $3`, createdAfter, createdBefore, limit)
-}
-
-// StaleAttemptsAfter returns the open attempts of StaleAttempts that come after
-// (afterCreatedAt, afterID) in its order. The plain created_at bound beside the row
-// comparison lets the scan start in attempts_created_idx instead of at its oldest
-// entry.
-func (s *Store) StaleAttemptsAfter(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*orders.Attempt, error) {
 	if afterCreatedAt.IsZero() {
-		return s.StaleAttempts(ctx, createdAfter, createdBefore, limit)
-	}
-	if limit <= 0 {
-		limit = 1000
+		return getAll(ctx, s.pool, scanAttempt,
+			`SELECT `+attemptCols+` WHERE status IN ('created', 'pending') AND created_at > $1 AND created_at < $2
+			ORDER BY created_at, id LIMIT $3`, createdAfter, createdBefore, limit)
 	}
 	return getAll(ctx, s.pool, scanAttempt,
 		`SELECT `+attemptCols+` WHERE status IN ('created', 'pending') AND created_at > $1 AND created_at < $2

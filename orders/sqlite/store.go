@@ -182,20 +182,15 @@ func (s *Store) OrderAttempts(ctx context.Context, shopID, orderID string) ([]*o
 }
 
 // StaleAttempts returns created or pending attempts with createdAfter <= created_at <
-// createdBefore, oldest first, across all shops (the reconciliation job's input).
-func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore time.Time, limit int) ([]*orders.Attempt, error) {
-	return queryAll(ctx, s.rq, "stale attempts", scanAttempt,
-		`SELECT `+attemptColumns+` FROM attempts
-		WHERE status IN ('created', 'pending') AND created_at >= ? AND created_at < ?
-		ORDER BY created_at, id LIMIT ?`, micros(createdAfter), micros(createdBefore), limit)
-}
-
-// StaleAttemptsAfter returns the attempts of StaleAttempts that come after
-// (afterCreatedAt, afterID) in its order. The plain created_at bound beside the row
-// comparison lets the scan start in attempts_open instead of at its oldest entry.
-func (s *Store) StaleAttemptsAfter(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*orders.Attempt, error) {
+// createdBefore, in (created_at, id) order after (afterCreatedAt, afterID), across
+// all shops (the reconciliation job's input). The plain created_at bound beside the
+// row comparison lets the scan start in attempts_open instead of at its oldest entry.
+func (s *Store) StaleAttempts(ctx context.Context, createdAfter, createdBefore, afterCreatedAt time.Time, afterID string, limit int) ([]*orders.Attempt, error) {
 	if afterCreatedAt.IsZero() {
-		return s.StaleAttempts(ctx, createdAfter, createdBefore, limit)
+		return queryAll(ctx, s.rq, "stale attempts", scanAttempt,
+			`SELECT `+attemptColumns+` FROM attempts
+			WHERE status IN ('created', 'pending') AND created_at >= ? AND created_at < ?
+			ORDER BY created_at, id LIMIT ?`, micros(createdAfter), micros(createdBefore), limit)
 	}
 	return queryAll(ctx, s.rq, "stale attempts", scanAttempt,
 		`SELECT `+attemptColumns+` FROM attempts

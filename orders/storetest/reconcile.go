@@ -13,7 +13,7 @@ import (
 	"github.com/chatpay/chatpay/orders"
 )
 
-// testStaleAttemptsPaging checks that StaleAttemptsAfter pages through every open
+// testStaleAttemptsPaging checks that StaleAttempts pages through every open
 // attempt of the window in (created_at, id) order, a few at a time, also through
 // attempts created in the same microsecond and from a cursor whose own attempt has
 // been settled since: reconciliation resumes after the attempts it already asked
@@ -70,16 +70,16 @@ func testStaleAttemptsPaging(t *testing.T, h Harness) {
 
 	page := func(after *orders.Attempt, limit int) []*orders.Attempt {
 		t.Helper()
-		got, err := h.Store.StaleAttemptsAfter(ctx, at(15), at(50), after.CreatedAt, after.ID, limit)
+		got, err := h.Store.StaleAttempts(ctx, at(15), at(50), after.CreatedAt, after.ID, limit)
 		require.NoError(t, err)
 		return got
 	}
 
 	// A zero cursor, or one older than the window, starts at the window's oldest.
-	got, err := h.Store.StaleAttemptsAfter(ctx, at(15), at(50), time.Time{}, "", 3)
+	got, err := h.Store.StaleAttempts(ctx, at(15), at(50), time.Time{}, "", 3)
 	require.NoError(t, err)
 	require.Equal(t, want[:3], got)
-	got, err = h.Store.StaleAttemptsAfter(ctx, at(15), at(50), at(1), "", 3)
+	got, err = h.Store.StaleAttempts(ctx, at(15), at(50), at(1), "", 3)
 	require.NoError(t, err)
 	require.Equal(t, want[:3], got)
 

@@ -785,15 +785,15 @@ func testStaleAttempts(t *testing.T, h Harness) {
 		return nil
 	})
 
-	got, err := h.Store.StaleAttempts(ctx, at(15), at(50), 10)
+	got, err := h.Store.StaleAttempts(ctx, at(15), at(50), time.Time{}, "", 10)
 	require.NoError(t, err)
 	require.Equal(t, []*orders.Attempt{s1, s2, s3}, got, "created or pending, inside the window, oldest first, every shop")
 
-	got, err = h.Store.StaleAttempts(ctx, at(15), at(50), 2)
+	got, err = h.Store.StaleAttempts(ctx, at(15), at(50), time.Time{}, "", 2)
 	require.NoError(t, err)
 	require.Equal(t, []*orders.Attempt{s1, s2}, got)
 
-	got, err = h.Store.StaleAttempts(ctx, at(61), at(100), 10)
+	got, err = h.Store.StaleAttempts(ctx, at(61), at(100), time.Time{}, "", 10)
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
